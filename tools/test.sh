@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# kcap's test command (`make test`, called by .ci/run). Run from the repo root with the venv on PATH.
+#  1. nbdev_clean and nbdev_export must change nothing (notebooks are the source, committed clean);
+#  2. nbdev_test on every notebook with the default flags (slow/cuda/hub cells skipped);
+#  3. nbdev_proc_nbs: the notebooks process for the docs site (Quarto itself is installed by the
+#     docs workflow on GitHub; it cannot be installed here, so its install check is bypassed);
+#  4. print "notebooks: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg
+status=0
+log=$(mktemp -d)
+
+echo "== 1. nbdev_clean / nbdev_export leave the tree unchanged"
+snap() { find nbs kcap -type f \( -name '*.ipynb' -o -name '*.py' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha1sum; }
+snap >"$log/before"
+nbdev_clean >/dev/null 2>"$log/clean.err" || { cat "$log/clean.err"; status=1; }
+nbdev_export 2>"$log/export.err" || { cat "$log/export.err"; status=1; }
+snap >"$log/after"
+if ! diff -q "$log/before" "$log/after" >/dev/null; then
+  echo "FAIL: nbdev_clean/nbdev_export changed these files (commit clean notebooks and the exported library):"
+  diff "$log/before" "$log/after" | grep '^[<>]' | awk '{print "  " $3}' | sort -u
+  status=1
+else
+  echo "ok"
+fi
+
+echo "== 1b. README.md and nbs/sidebar.yml match nbs/index.ipynb and the notebook list"
+python tools/docs_meta.py --check && echo ok || status=1
+
+echo "== 2. nbdev_test (default flags)"
+mapfile -t nbs < <(python - <<'PY'
+from nbdev.config import get_config
+from nbdev.doclinks import nbglob
+from nbdev.test import _keep_file
+from pathlib import Path
+for f in sorted(nbglob(None, as_path=True)):
+    if _keep_file(Path(f), '.notest'): print(Path(f).name)
+PY
+)
+start=$(date +%s)
+nbdev_test --timing 2>"$log/test.err" | tee "$log/test.out"
+test_rc=${PIPESTATUS[0]}
+cat "$log/test.err" >&2
+failed=$(sed -n '/Failed On The Following Notebooks/,$p' "$log/test.err" | grep -E '^\s+\S+\.ipynb' | wc -l)
+[ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=${#nbs[@]}   # crashed before reporting
+echo "nbdev_test: ${#nbs[@]} notebooks in $(( $(date +%s) - start )) s"
+
+echo "== 3. nbdev_proc_nbs (docs processing)"
+python tools/proc_nbs.py >"$log/proc.out" 2>&1
+proc_rc=$?
+if [ $proc_rc -ne 0 ]; then tail -40 "$log/proc.out"; echo "FAIL: nbdev_proc_nbs"; status=1; else echo ok; fi
+rm -rf _proc
+
+total=${#nbs[@]}
+[ "$test_rc" -ne 0 ] && status=1
+echo "notebooks: $(( total - failed )) passed, ${failed} failed"
+exit $status
