@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Benchmark kcap's caption metrics against the reference programs, side by side in one run.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_meteor.py [--n 2000] [--skip-long]
+
+Data: the 2000 KorSTS pairs of nbs/fixtures/korsts-meteor/oracle_scores.tsv ("short"), and 2000 "long" pairs made
+deterministically by joining consecutive pairs until both sides have at least 500 characters (AI-Hub captions average
+about 575). For every protocol it times kcap and the reference implementation on the same input and prints the ratio
+and the largest segment-score difference. Tokenization is timed on its own rows:
+
+- meteor15-en:   kcap end to end on raw text (normalizer included)  vs  `java -jar meteor-1.5.jar h r -l en -norm`
+- meteor15-kiwi: kcap on Kiwi tokens                                 vs  `java -jar meteor-1.5.jar h r -l other` on the same tokens
+- coco:          kcap (PTB port + METEOR port) end to end            vs  pycocoevalcap PTBTokenizer + Meteor (Java), end to end
+- nltk-kiwi:     kcap on Kiwi tokens                                 vs  nltk.translate.meteor_score (no WordNet) on the same tokens
+Jar times are wall-clock of the whole process (JVM start, paraphrase table load, scoring), as a user would run it.
+"""
+import argparse, csv, re, subprocess, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from kcap.eval.meteor import meteor_jar_path, meteor_words, meteor_corpus, meteor_params   # noqa: E402
+from kcap.eval.nltk_meteor import nltk_meteor                                               # noqa: E402
+from kcap.eval.tokenize import kiwi_tokens, kiwi_instance, coco_tokenize                    # noqa: E402
+from kcap.eval.protocols import score_protocol                                              # noqa: E402
+
+
+def load(n):
+    rows = list(csv.DictReader(open(ROOT / 'nbs/fixtures/korsts-meteor/oracle_scores.tsv', encoding='utf-8'),
+                               delimiter='\t', quoting=csv.QUOTE_NONE))[:n]
+    short = [(r['hypothesis'], r['reference']) for r in rows]
+    long, m = [], len(rows)
+    for k in range(m):
+        h, f, j = [], [], k
+        while len(' '.join(h)) < 500 or len(' '.join(f)) < 500:
+            h.append(rows[j % m]['hypothesis']); f.append(rows[j % m]['reference']); j += 1
+        long.append((' '.join(h), ' '.join(f)))
+    return short, long
+
+
+def timed(fn):
+    t = time.perf_counter(); out = fn(); return out, time.perf_counter() - t
+
+
+def jar_files(hyps, refs, args):
+    "Plaintext jar run; returns segment scores."
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, 'h').write_text('\n'.join(hyps) + '\n', encoding='utf-8'); Path(d, 'r').write_text('\n'.join(refs) + '\n', encoding='utf-8')
+        p = subprocess.run(['java', '-Xmx2G', '-jar', str(meteor_jar_path()), f'{d}/h', f'{d}/r', *args], capture_output=True, text=True, check=True)
+    return [float(x) for x in re.findall(r'Segment \d+ score:\s*(\S+)', p.stdout)]
+
+
+def cocoevalcap(hyps, refs):
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+    from pycocoevalcap.meteor.meteor import Meteor
+    gts = {k: [{'caption': r}] for k, r in enumerate(refs)}; res = {k: [{'caption': h}] for k, h in enumerate(hyps)}
+    tok = PTBTokenizer(); gts, res = tok.tokenize(gts), tok.tokenize(res)
+    m = Meteor(); _, seg = m.compute_score(gts, res); del m
+    return seg
+
+
+class NoWordNet:
+    def synsets(self, *a, **k): return []
+
+
+def bench(name, pairs, rows):
+    hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
+    # tokenization, timed separately
+    kiwi_tokens(hyps[:10])                       # load and warm up Kiwi outside the timed call
+    kt, t_kiwi = timed(lambda: kiwi_tokens(hyps + refs))
+    kh, kr = kt[:len(hyps)], kt[len(hyps):]
+    _, t_norm = timed(lambda: [meteor_words(t, True) for t in hyps + refs])
+    _, t_ptb = timed(lambda: coco_tokenize(hyps + refs))
+    rows.append((name, 'tokenize: Kiwi morphemes', t_kiwi, None, None))
+    rows.append((name, 'tokenize: METEOR -norm (kcap)', t_norm, None, None))
+    rows.append((name, 'tokenize: PTB (kcap port)', t_ptb, None, None))
+    # meteor15-en
+    (_, seg), t_k = timed(lambda: meteor_corpus([meteor_words(h, True) for h in hyps], [[meteor_words(r, True)] for r in refs], meteor_params('en')))
+    js, t_j = timed(lambda: jar_files(hyps, refs, ['-l', 'en', '-norm']))
+    rows.append((name, 'meteor15-en  (end to end)', t_k, t_j, np.abs(np.array(seg) - js)))
+    # meteor15-kiwi
+    jh, jr = [' '.join(t) for t in kh], [' '.join(t) for t in kr]
+    (_, seg), t_k = timed(lambda: meteor_corpus(kh, [[r] for r in kr], meteor_params('other')))
+    js, t_j = timed(lambda: jar_files(jh, jr, ['-l', 'other']))
+    rows.append((name, 'meteor15-kiwi (scoring)', t_k, t_j, np.abs(np.array(seg) - js)))
+    # coco
+    s, t_k = timed(lambda: score_protocol(hyps, [[r] for r in refs], 'coco').segments)
+    js, t_j = timed(lambda: cocoevalcap(hyps, refs))
+    rows.append((name, 'coco         (end to end)', t_k, t_j, np.abs(s - np.array(js))))
+    # nltk-kiwi
+    seg, t_k = timed(lambda: [nltk_meteor([r], h) for h, r in zip(kh, kr)])
+    from nltk.translate.meteor_score import meteor_score
+    ns, t_n = timed(lambda: [meteor_score([r], h, wordnet=NoWordNet()) for h, r in zip(kh, kr)])
+    rows.append((name, 'nltk-kiwi    (scoring)', t_k, t_n, np.abs(np.array(seg) - ns)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--n', type=int, default=2000); ap.add_argument('--skip-long', action='store_true')
+    a = ap.parse_args()
+    short, long = load(a.n)
+    rows = []
+    bench(f'{a.n} short', short, rows)
+    if not a.skip_long: bench(f'{a.n} long (>=500 chars)', long, rows)
+    print(f"\n| set | what | kcap s | reference s | reference / kcap | max abs diff | pairs within 1e-6 |")
+    print('| --- | --- | ---: | ---: | ---: | ---: | ---: |')
+    for name, what, tk, tr, d in rows:
+        ref = f'{tr:.2f}' if tr is not None else '-'
+        ratio = f'{tr / tk:.1f}x' if tr is not None else '-'
+        diff = f'{d.max():.1e}' if d is not None else '-'
+        within = f'{(d <= 1e-6).mean():.4f}' if d is not None else '-'
+        print(f'| {name} | {what} | {tk:.2f} | {ref} | {ratio} | {diff} | {within} |')
+
+
+if __name__ == '__main__':
+    main()
