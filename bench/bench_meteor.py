@@ -13,6 +13,8 @@ and the largest segment-score difference. Tokenization is timed on its own rows:
 - coco:          kcap (PTB port + METEOR port) end to end            vs  pycocoevalcap PTBTokenizer + Meteor (Java), end to end
 - nltk-kiwi:     kcap on Kiwi tokens                                 vs  nltk.translate.meteor_score (no WordNet) on the same tokens
 Jar times are wall-clock of the whole process (JVM start, paraphrase table load, scoring), as a user would run it.
+kcap ports only METEOR's exact module: the row "vs jar -m exact" shows the agreement with the jar restricted to it (the
+full jar's English stem/synonym/paraphrase modules fire on some Latin words and digits, mostly in the long news pairs).
 """
 import argparse, csv, re, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -79,6 +81,8 @@ def bench(name, pairs, rows):
     (_, seg), t_k = timed(lambda: meteor_corpus([meteor_words(h, True) for h in hyps], [[meteor_words(r, True)] for r in refs], meteor_params('en')))
     js, t_j = timed(lambda: jar_files(hyps, refs, ['-l', 'en', '-norm']))
     rows.append((name, 'meteor15-en  (end to end)', t_k, t_j, np.abs(np.array(seg) - js)))
+    js, t_j = timed(lambda: jar_files(hyps, refs, ['-l', 'en', '-norm', '-m', 'exact']))
+    rows.append((name, 'meteor15-en  vs jar -m exact', t_k, t_j, np.abs(np.array(seg) - js)))
     # meteor15-kiwi
     jh, jr = [' '.join(t) for t in kh], [' '.join(t) for t in kr]
     (_, seg), t_k = timed(lambda: meteor_corpus(kh, [[r] for r in kr], meteor_params('other')))
