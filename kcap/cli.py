@@ -23,6 +23,7 @@ COMMANDS = {
     'data':  Command('kcap.data.aihub', 'data_cli', "AI-Hub labels: 'kcap data check DIR' builds a manifest and a validation report"),
     'plan':  Command('kcap.vlm.planner', 'plan_cli', 'parameters, visual tokens and GPU memory of a config'),
     'eval':  Command('kcap.eval.report', 'eval_cli', 'score captions under named METEOR protocols, with baselines and diversity'),
+    'caption': Command('kcap.infer.caption', 'caption_cli', 'caption videos with a saved captioner folder; JSONL for kcap eval'),
 }
 
 # %% ../nbs/90_cli.ipynb #7b8f8306
