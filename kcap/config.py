@@ -13,8 +13,8 @@ from .vlm.registry import ModelSpec
 # %% auto #0
 __all__ = ['GPU_TIERS', 'DEFAULT_INSTRUCTION', 'RICH_INSTRUCTION', 'SAMPLINGS', 'RESIZES', 'LORA_MODES', 'ATTN_TARGETS',
            'ATTN_GATE_UP_TARGETS', 'ALL_LINEAR_TARGETS', 'PRECISIONS', 'SCHEDULERS', 'OPTIMIZERS', 'GpuTier',
-           'DataConfig', 'AdapterConfig', 'StageConfig', 'Stage1Config', 'EvalConfig', 'GenerateConfig', 'RunConfig',
-           'KcapConfig', 'load_config', 'save_config']
+           'DataConfig', 'AdapterConfig', 'StageConfig', 'Stage1Config', 'Stage0Config', 'EvalConfig', 'GenerateConfig',
+           'RunConfig', 'KcapConfig', 'load_config', 'save_config']
 
 # %% ../nbs/01_config.ipynb #45bfefbd
 @dataclass(frozen=True)
@@ -161,6 +161,16 @@ class Stage1Config(StageConfig):
     epochs:float=1
     warmup_ratio:float=0.1
 
+@dataclass
+class Stage0Config(StageConfig):
+    "Stage 0 (tiny random LLMs only, off by default): text warm-up of the whole LLM on the training captions."
+    enabled:bool=False
+    lr:float=3e-3
+    epochs:float=10
+    warmup_ratio:float=0.1
+    label_smoothing:float=0.0
+    grad_checkpointing:bool=False
+
 # %% ../nbs/01_config.ipynb #3aa68927
 @dataclass
 class EvalConfig:
@@ -242,6 +252,7 @@ class KcapConfig:
     model:ModelSpec=field(default_factory=ModelSpec)
     data:DataConfig=field(default_factory=DataConfig)
     lora:AdapterConfig=field(default_factory=AdapterConfig)
+    stage0:Stage0Config=field(default_factory=Stage0Config)
     stage1:Stage1Config=field(default_factory=Stage1Config)
     stage2:StageConfig=field(default_factory=StageConfig)
     eval:EvalConfig=field(default_factory=EvalConfig)
@@ -251,13 +262,16 @@ class KcapConfig:
     def __post_init__(self):
         if self.gpu_tier is not None:
             tier = GPU_TIERS[check_choice('gpu_tier', self.gpu_tier, GPU_TIERS)]
-            for st in ('stage1', 'stage2'):
+            for st in ('stage0', 'stage1', 'stage2'):
                 if getattr(self, st).precision == 'bf16' and not tier.bf16:
                     raise KcapError(f"{st}.precision: {tier.name} has no bfloat16; use 'fp16' (or 'fp32')")
         if self.lora.mode == 'qlora':
             need = {'model.vision_tower', 'model.multi_modal_projector'} - set(self.lora.quant_skip)
             if need: raise KcapError(f'lora.quant_skip: QLoRA must keep {sorted(need)} out of 4-bit (full module paths)')
         if self.tiny and self.gpu_tier is not None: raise KcapError('tiny: a tiny model has no gpu_tier; remove one of them')
+        if self.stage0.enabled and not self.tiny:
+            raise KcapError('stage0.enabled: the text warm-up stands in for LLM pretraining and is for tiny random models only; '
+                            'a pretrained LLM starts at stage 1')
 
 # %% ../nbs/01_config.ipynb #ae8f0195
 def load_config(

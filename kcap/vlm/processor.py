@@ -153,6 +153,26 @@ def encode(self:VideoCaptionProcessor,
 
 # %% ../../nbs/15_vlm.processor.ipynb #d67ca235
 @patch
+def text_batch(self:VideoCaptionProcessor,
+    captions:Sequence[str]|None=None,         # training: one caption per sample; None: generation prompts
+    n:int|None=None,                          # without captions: how many prompts
+    padding_side:str|None=None,               # default: 'right' with captions, 'left' without
+)->dict:                                      # input_ids, attention_mask, labels (all -100 without captions)
+    "The token side of a batch, padded: what `__call__` builds besides the pixels (also used with cached features)."
+    if captions is None and n is None: raise KcapError('text_batch: pass captions or n')
+    side = check_choice('padding_side', padding_side or ('right' if captions is not None else 'left'), ('left', 'right'))
+    enc = [self.encode(c) for c in captions] if captions is not None else [self.encode(None)] * n
+    if not enc: raise KcapError('text_batch: empty batch')
+    L = max(len(e['input_ids']) for e in enc); pad = self.tokenizer.pad_token_id
+    ids = torch.full((len(enc), L), pad, dtype=torch.long); mask = torch.zeros((len(enc), L), dtype=torch.long)
+    labels = torch.full((len(enc), L), -100, dtype=torch.long)
+    for i, e in enumerate(enc):
+        k = len(e['input_ids']); sl = slice(0, k) if side == 'right' else slice(L - k, L)
+        ids[i, sl] = torch.tensor(e['input_ids']); mask[i, sl] = 1
+        if e['labels'] is not None: labels[i, sl] = torch.tensor(e['labels'])
+    return dict(input_ids=ids, attention_mask=mask, labels=labels)
+
+@patch
 def __call__(self:VideoCaptionProcessor,
     videos:Sequence,                          # one uint8 (T, H, W, 3) array per sample
     captions:Sequence[str]|None=None,         # training: one caption per video; None: generation
@@ -168,16 +188,9 @@ def __call__(self:VideoCaptionProcessor,
         p = frames_to_pixels(v, self.image_size, self.mean, self.std, self.resize)
         if len(p) != self.frames: raise KcapError(f'videos[{i}]: {len(p)} frames, the processor expects {self.frames}')
         px.append(p)
-    enc = [self.encode(None if captions is None else c) for c in (captions if captions is not None else [None] * len(videos))]
-    n = max(len(e['input_ids']) for e in enc); pad = self.tokenizer.pad_token_id
-    ids = torch.full((len(enc), n), pad, dtype=torch.long); mask = torch.zeros((len(enc), n), dtype=torch.long)
-    labels = torch.full((len(enc), n), -100, dtype=torch.long)
-    for i, e in enumerate(enc):
-        k = len(e['input_ids']); sl = slice(0, k) if side == 'right' else slice(n - k, n)
-        ids[i, sl] = torch.tensor(e['input_ids']); mask[i, sl] = 1
-        if e['labels'] is not None: labels[i, sl] = torch.tensor(e['labels'])
-    out = dict(input_ids=ids, attention_mask=mask, pixel_values_videos=torch.stack(px))
-    if captions is not None: out['labels'] = labels
+    out = self.text_batch(captions, n=len(videos), padding_side=side)
+    out['pixel_values_videos'] = torch.stack(px)
+    if captions is None: out.pop('labels')
     return out
 
 @patch
