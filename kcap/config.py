@@ -8,7 +8,7 @@ import dataclasses, re
 from dataclasses import dataclass, field
 from pathlib import Path
 from .core import KcapError, check_choice, from_dict, load_yaml, save_yaml
-from .vlm.registry import ModelSpec
+from .vlm.registry import ModelSpec, TinySpec
 
 # %% auto #0
 __all__ = ['GPU_TIERS', 'DEFAULT_INSTRUCTION', 'RICH_INSTRUCTION', 'SAMPLINGS', 'RESIZES', 'LORA_MODES', 'ATTN_TARGETS',
@@ -248,6 +248,7 @@ class KcapConfig:
     name:str=''                       # label in reports
     gpu_tier:str|None=None            # 'T4', 'L4', 'A100', 'H100' (the preset's target), None: unspecified / CPU
     tiny:bool=False                   # build `model`'s architecture tiny and random (tests, the CPU demo)
+    tiny_spec:TinySpec=field(default_factory=TinySpec)  # the tiny build's sizes (used when tiny)
     seed:int=42
     model:ModelSpec=field(default_factory=ModelSpec)
     data:DataConfig=field(default_factory=DataConfig)
@@ -262,7 +263,7 @@ class KcapConfig:
     def __post_init__(self):
         if self.gpu_tier is not None:
             tier = GPU_TIERS[check_choice('gpu_tier', self.gpu_tier, GPU_TIERS)]
-            for st in ('stage0', 'stage1', 'stage2'):
+            for st in ('stage0', 'stage1', 'stage2')[0 if self.stage0.enabled else 1:]:
                 if getattr(self, st).precision == 'bf16' and not tier.bf16:
                     raise KcapError(f"{st}.precision: {tier.name} has no bfloat16; use 'fp16' (or 'fp32')")
         if self.lora.mode == 'qlora':
@@ -272,6 +273,11 @@ class KcapConfig:
         if self.stage0.enabled and not self.tiny:
             raise KcapError('stage0.enabled: the text warm-up stands in for LLM pretraining and is for tiny random models only; '
                             'a pretrained LLM starts at stage 1')
+
+    @property
+    def tiny_build(self)->TinySpec|bool:
+        "What model-building functions take as `tiny`: the TinySpec when tiny, else False."
+        return self.tiny_spec if self.tiny else False
 
 # %% ../nbs/01_config.ipynb #ae8f0195
 def load_config(

@@ -15,7 +15,7 @@ from transformers.models.llava_next_video.modeling_llava_next_video import (Llav
     LlavaNextVideoPooler)
 from ..core import KcapError, check_choice, from_dict, set_seed
 from .llava import LinearProjector
-from .registry import LLMS, PROJECTORS, VISION_ENCODERS, ModelSpec, VisionSpec
+from .registry import LLMS, PROJECTORS, VISION_ENCODERS, ModelSpec, TinySpec, VisionSpec
 from ..vision.dinov3 import KcapDINOv3ViTConfig, kcap_dinov3_config, to_kcap_dinov3
 
 # %% auto #0
@@ -29,8 +29,15 @@ __all__ = ['VIDEO_TOKEN', 'IMAGE_TOKEN', 'TINY_TOKENIZER_SIZE', 'frame_size', 'p
 VIDEO_TOKEN, IMAGE_TOKEN = '<video>', '<image>'
 TINY_TOKENIZER_SIZE = 250  # tokens of the tokenizer assumed by `tiny_model` (ids 250, 251 become <video>, <image>)
 
-def _tiny_grid(v:VisionSpec)->int: return 5 if v.grid % 2 else 4  # keep the parity of the native grid
-def _tiny_size(v:VisionSpec)->int: return _tiny_grid(v)*4 + (2 if v.image_size % v.patch_size else 0)  # patch 4
+def _tiny(t)->TinySpec|None:
+    "`tiny` arguments: False/None (full size), True (default tiny sizes) or a TinySpec."
+    if isinstance(t, TinySpec): return t
+    return TinySpec() if t else None
+
+def _tiny_grid(v:VisionSpec, t=True)->int:
+    g = _tiny(t).grid
+    return g if g else 5 if v.grid % 2 else 4    # default: keep the parity of the native grid
+def _tiny_size(v:VisionSpec, t=True)->int: return _tiny_grid(v, t)*4 + (2 if v.image_size % v.patch_size else 0)  # patch 4
 
 def _as_config(x):
     if isinstance(x, PreTrainedModel): return x.config
@@ -41,7 +48,7 @@ def frame_size(
     tiny:bool=False,  # the size `tiny_model` uses for this spec
 )->int:               # pixels per side of each frame fed to the vision encoder
     "Input size of the vision encoder for a spec or a built model."
-    if isinstance(x, ModelSpec): return _tiny_size(x.vision_spec) if tiny else x.size
+    if isinstance(x, ModelSpec): return _tiny_size(x.vision_spec, tiny) if tiny else x.size
     cfg = _as_config(x)
     return getattr(cfg, 'kcap_frame_size', None) or cfg.vision_config.image_size
 
@@ -73,12 +80,12 @@ _TEXT_CONFIGS = {'llama': LlamaConfig, 'qwen2': Qwen2Config, 'qwen3': Qwen3Confi
 
 def hf_vision_config(
     spec:ModelSpec,   # which encoder
-    tiny:bool=False,  # shrink to a 2-layer, 32-wide encoder with a 4-px patch (same parity of the grid)
+    tiny=False,       # True or a TinySpec: shrink (default 2 layers, 32 wide, 4-px patch, same parity of the grid)
 )->PretrainedConfig:
     "transformers config of the spec's vision tower, from the registry's published facts."
     v = spec.vision_spec
-    if tiny: d = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, patch_size=4,
-                      image_size=_tiny_size(v))
+    if tiny: t = _tiny(tiny); d = dict(hidden_size=t.vision_hidden, num_hidden_layers=t.vision_layers, num_attention_heads=2,
+                                       intermediate_size=2 * t.vision_hidden, patch_size=4, image_size=_tiny_size(v, t))
     else:    d = dict(hidden_size=v.hidden_size, num_hidden_layers=v.num_layers, num_attention_heads=v.num_heads,
                       intermediate_size=v.intermediate_size, patch_size=v.patch_size, image_size=v.image_size)
     d.update(hidden_act=v.hidden_act, **v.extra)
@@ -91,13 +98,14 @@ def hf_vision_config(
 
 def hf_text_config(
     spec:ModelSpec,                # which LLM
-    tiny:bool=False,               # shrink to 2 layers, hidden 64 (GQA, MoE and tying kept)
+    tiny=False,                    # True or a TinySpec: shrink (default 2 layers, hidden 64; GQA, MoE and tying kept)
     vocab_size:int|None=None,      # embedding rows; default: the registry's (or 256 when tiny)
 )->PretrainedConfig:
     "transformers config of the spec's LLM, from the registry's published facts."
     l = spec.llm_spec
-    if tiny: d = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                      num_key_value_heads=2 if l.num_kv_heads < l.num_heads else 4, head_dim=16, intermediate_size=128)
+    if tiny: t = _tiny(tiny); d = dict(hidden_size=t.llm_hidden, num_hidden_layers=t.llm_layers, num_attention_heads=4,
+                                       num_key_value_heads=2 if l.num_kv_heads < l.num_heads else 4, head_dim=t.llm_hidden // 4,
+                                       intermediate_size=2 * t.llm_hidden)
     else:    d = dict(hidden_size=l.hidden_size, num_hidden_layers=l.num_layers, num_attention_heads=l.num_heads,
                       num_key_value_heads=l.num_kv_heads, head_dim=l.head_dim, intermediate_size=l.intermediate_size)
     d.update(vocab_size=vocab_size or (256 if tiny else l.vocab_size), max_position_embeddings=l.max_position,
@@ -150,13 +158,13 @@ def _llava_config(spec:ModelSpec, vision_config, text_config, tokenizer_size:int
               image_seq_length=(s // vision_config.patch_size) ** 2,
               video_seq_length=((size // vision_config.patch_size) // spec.pool_stride) ** 2 * spec.frames,
               tie_word_embeddings=text_config.tie_word_embeddings,
-              kcap_spec=dataclasses.asdict(spec), kcap_frame_size=size, kcap_tiny=tiny)
+              kcap_spec=dataclasses.asdict(spec), kcap_frame_size=size, kcap_tiny=bool(tiny))
     if PROJECTORS[spec.projector].stock: return LlavaNextVideoConfig(**kw)
     return KcapLlavaNextVideoConfig(projector_type=spec.projector, **kw)
 
 def hf_config(
     spec:ModelSpec,
-    tiny:bool=False,                 # the tiny variant used by `tiny_model`
+    tiny=False,                      # True or a TinySpec: the tiny variant used by `tiny_model`
     tokenizer_size:int|None=None,    # tokens in the tokenizer (default: the registry's, or TINY_TOKENIZER_SIZE)
 )->LlavaNextVideoConfig:
     "The full LLaVA-NeXT-Video config of a spec, from the registry alone (no download)."
@@ -192,10 +200,11 @@ def tiny_model(
     spec:ModelSpec,
     seed:int=0,                     # same seed, same weights
     tokenizer_size:int|None=None,   # tokens in the tokenizer to pair with (default TINY_TOKENIZER_SIZE)
+    tiny:TinySpec|None=None,        # sizes (default TinySpec(): hidden 32/64, 2 layers)
 )->LlavaNextVideoForConditionalGeneration:
     "The spec's architecture, tiny and random (hidden 32/64, 2 layers, 16-22 px frames), in eval mode."
     set_seed(seed)
-    cfg = hf_config(spec, tiny=True, tokenizer_size=tokenizer_size)
+    cfg = hf_config(spec, tiny=tiny or True, tokenizer_size=tokenizer_size)
     return model_class(spec)(cfg).eval()
 
 def tiny_batch(

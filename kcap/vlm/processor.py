@@ -102,7 +102,7 @@ def from_spec(cls:VideoCaptionProcessor,
     spec:ModelSpec,                 # the model's spec
     tokenizer,                      # the LLM's tokenizer (gets <video>, <image>)
     data:DataConfig|None=None,      # instruction, system prompt, resize, caption budget (defaults if None)
-    tiny:bool=False,                # pair with `tiny_model(spec)` instead of the full-size model
+    tiny=False,                     # True or a TinySpec: pair with `tiny_model(spec, tiny=...)` instead of the full-size model
 )->VideoCaptionProcessor:
     "The processor that matches a spec's model."
     data = data or DataConfig()
@@ -116,7 +116,7 @@ def from_spec(cls:VideoCaptionProcessor,
 @patch(cls_method=True)
 def from_config(cls:VideoCaptionProcessor, cfg:KcapConfig, tokenizer)->VideoCaptionProcessor:
     "The processor of a kcap config (its model spec, data section and `tiny` flag)."
-    return cls.from_spec(cfg.model, tokenizer, cfg.data, tiny=cfg.tiny)
+    return cls.from_spec(cfg.model, tokenizer, cfg.data, tiny=cfg.tiny_build)
 
 @patch(cls_method=True)
 def from_model(cls:VideoCaptionProcessor, model, tokenizer, data:DataConfig|None=None)->VideoCaptionProcessor:

@@ -12,7 +12,7 @@ from .llava import PROMPT_STYLES
 # %% auto #0
 __all__ = ['CLIP_MEAN', 'CLIP_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'HALF', 'VISION_ENCODERS', 'KOREAN_SYSTEM_PROMPT', 'LLMS',
            'PROJECTORS', 'BASELINE_CHECKPOINT', 'POOL_MODES', 'DTYPES', 'VisionSpec', 'LLMSpec', 'ProjectorSpec',
-           'ModelSpec']
+           'ModelSpec', 'TinySpec']
 
 # %% ../../nbs/14_vlm.registry.ipynb #aff33acf
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
@@ -221,3 +221,21 @@ class ModelSpec:
     def size(self)->int: return self.image_size or self.vision_spec.image_size  # input pixels per side
     @property
     def grid(self)->int: return self.size // self.vision_spec.patch_size      # patches per side
+
+@dataclass(frozen=True)
+class TinySpec:
+    "Sizes of a tiny random build of a spec's architecture (tests, the CPU demo): `tiny_model(spec, tiny=TinySpec(...))`."
+    vision_hidden:int=32     # encoder width (2 heads, MLP 2x)
+    vision_layers:int=2
+    llm_hidden:int=64        # LLM width (4 heads, MLP 2x)
+    llm_layers:int=2
+    grid:int|None=None       # patches per frame side (4 px patches); None: 4 or 5, keeping the parity of the native grid
+
+    def __post_init__(self):
+        for f in ('vision_hidden', 'vision_layers', 'llm_hidden', 'llm_layers'):
+            v = getattr(self, f)
+            if not isinstance(v, int) or v < 1: raise KcapError(f'TinySpec.{f}: expected a positive integer, got {v!r}')
+        if self.vision_hidden % 2 or self.llm_hidden % 8:
+            raise KcapError(f'TinySpec: vision_hidden must be even and llm_hidden a multiple of 8 (heads), got {self.vision_hidden}, {self.llm_hidden}')
+        if self.grid is not None and (not isinstance(self.grid, int) or self.grid < 2):
+            raise KcapError(f'TinySpec.grid: expected an integer >= 2 or None, got {self.grid!r}')
