@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse, itertools, json, multiprocessing, os, random, shutil, sys, time
 from pathlib import Path
 import numpy as np
-from ..core import KcapError, save_json
+from ..core import KcapError, check_choice, save_json
 from .video import write_video
 
 # %% auto #0
 __all__ = ['BACKGROUNDS', 'COLORS', 'SHAPES', 'DIRECTIONS', 'SPEEDS', 'MOVE_VERBS', 'STILL_PHRASES', 'LANES', 'N_TEMPLATES',
-           'josa', 'caption_ko', 'caption_en', 'held_out_combos', 'scene_combos', 'draw_scene', 'render_background',
-           'iter_frames', 'render_clip', 'scene_from_label', 'make_synth_dataset', 'read_splits', 'synth_cli']
+           'WORDINGS', 'josa', 'canonical_template', 'caption_ko', 'caption_en', 'held_out_combos', 'scene_combos',
+           'draw_scene', 'render_background', 'iter_frames', 'render_clip', 'scene_from_label', 'make_synth_dataset',
+           'read_splits', 'synth_cli']
 
 # %% ../../nbs/03_data.synth.ipynb #d35fc649
 BACKGROUNDS = {  # name: (category main, English, Korean wordings)
@@ -57,6 +58,16 @@ def josa(
 # %% ../../nbs/03_data.synth.ipynb #96e9aa09
 N_TEMPLATES = {1: 4, 2: 3}  # templates for one-object and two-object scenes
 
+class _First:
+    "Stands in for random.Random in caption_ko when the wording is fixed: every choice is the first option."
+    @staticmethod
+    def choice(xs): return xs[0]
+_FIRST = _First()
+
+def canonical_template(scene:dict)->int:
+    "The template fixed by what the video shows: by background (and the number of objects)."
+    return list(BACKGROUNDS).index(scene['background']) % N_TEMPLATES[len(scene['objects'])]
+
 def _obj_ko(o:dict, r:random.Random)->str: return f"{r.choice(COLORS[o['color']][2])} {r.choice(SHAPES[o['shape']][1])}"
 
 def _motion_ko(o:dict, r:random.Random)->str:
@@ -66,10 +77,10 @@ def _motion_ko(o:dict, r:random.Random)->str:
 def caption_ko(
     scene:dict,     # {'background': name, 'objects': [{'shape', 'color', 'motion', 'speed', 'lane'}, ...]}
     template:int,   # template number, < N_TEMPLATES[len(objects)]
-    wording:int,    # seed of the synonym choices
+    wording:int|None,  # seed of the synonym choices; None: always the first wording of each slot
 )->str:             # the Korean caption
     "The Korean caption of `scene`: a deterministic function of (scene, template, wording)."
-    r = random.Random(wording)
+    r = random.Random(wording) if wording is not None else _FIRST
     bg, objs = r.choice(BACKGROUNDS[scene['background']][2]), scene['objects']
     if len(objs) == 1:
         o, m = _obj_ko(objs[0], r), _motion_ko(objs[0], r)
@@ -273,10 +284,13 @@ def scene_from_label(label:dict)->dict:
             'objects': [dict(o, motion=act['motion'], speed=act['speed']) for o, act in zip(a['objects'], a['actions'])]}
 
 # %% ../../nbs/03_data.synth.ipynb #e57b34fe
+WORDINGS = ('varied', 'canonical')
+
 def _make_one(job:tuple)->tuple[str, str]:
-    out, seed, i, size, fps, n_frames, two_object_frac, val_frac, test_frac, x264 = job
+    out, seed, i, size, fps, n_frames, two_object_frac, val_frac, test_frac, x264, fixed = job
     cid = f'synth_{i:05d}'
     scene, split, template, wording = draw_scene(seed, i, two_object_frac, val_frac, test_frac)
+    if fixed: template, wording = canonical_template(scene), None
     frames = iter_frames(scene, size, n_frames, np.random.default_rng([seed, i, 1]))
     vid = out/'videos'/f'{cid}.mp4'; tmp = vid.with_name(f'.{cid}.tmp.mp4')
     write_video(tmp, frames, fps=fps, codec='libx264', options=x264); os.replace(tmp, vid)
@@ -297,6 +311,7 @@ def make_synth_dataset(
     preset:str='veryfast',        # libx264 preset
     crf:int=18,                   # libx264 quality (lower is better)
     overwrite:bool=False,         # replace an existing dataset in `out`
+    wording:str='varied',         # 'varied' (random template and synonyms per clip) or 'canonical' (fixed by the scene)
 )->dict:                          # summary: out, n, counts per split, seconds taken
     "Write `n` synthetic clips with AI-Hub-style Korean labels and a split file, deterministically from `seed`."
     t0, out = time.time(), Path(out)
@@ -309,14 +324,15 @@ def make_synth_dataset(
     for sub in ('labels', 'videos'): (out/sub).mkdir(parents=True, exist_ok=True)
     x264 = {'preset': preset, 'crf': str(crf), 'x264-params': 'mbtree=0'}  # mbtree: rare byte differences between runs
     if w * h <= 640 * 360: x264['threads'] = '1'                       # tiny clips: threads only add overhead
-    jobs = [(out, seed, i, (w, h), fps, n_frames, two_object_frac, val_frac, test_frac, x264) for i in range(n)]
+    fixed = check_choice('wording', wording, WORDINGS) == 'canonical'
+    jobs = [(out, seed, i, (w, h), fps, n_frames, two_object_frac, val_frac, test_frac, x264, fixed) for i in range(n)]
     if workers > 1:
         with multiprocessing.get_context('fork' if sys.platform == 'linux' else 'spawn').Pool(workers) as pool:
             done = pool.map(_make_one, jobs, chunksize=max(1, n // (workers * 8)))
     else: done = [_make_one(j) for j in jobs]
     splits = dict(done)
     counts = {s: sum(v == s for v in splits.values()) for s in ('train', 'val', 'test')}
-    save_json({'seed': seed, 'held_out': held_out_combos(seed), 'counts': counts, 'splits': splits}, out/'splits.json')
+    save_json({'seed': seed, 'wording': wording, 'held_out': held_out_combos(seed), 'counts': counts, 'splits': splits}, out/'splits.json')
     return {'out': str(out), 'n': n, 'counts': counts, 'size': f'{w}x{h}', 'fps': fps, 'n_frames': n_frames,
             'seconds': round(time.time() - t0, 2)}
 
@@ -345,9 +361,10 @@ def synth_cli(argv:list[str])->int:
     p.add_argument('--seconds', type=float, default=2.0)
     p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument('--overwrite', action='store_true', help='replace an existing dataset in OUT')
+    p.add_argument('--wording', default='varied', choices=WORDINGS, help="'varied' (default) or 'canonical' (caption fixed by the scene)")
     try: a = p.parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
-    try: s = make_synth_dataset(a.out, n=a.n, seed=a.seed, size=a.size, fps=a.fps, seconds=a.seconds, workers=a.workers, overwrite=a.overwrite)
+    try: s = make_synth_dataset(a.out, n=a.n, seed=a.seed, size=a.size, fps=a.fps, seconds=a.seconds, workers=a.workers, overwrite=a.overwrite, wording=a.wording)
     except KcapError as e: print(f'kcap synth: error: {e}', file=sys.stderr); return 1
     print(f"wrote {s['n']} clips ({s['size']}, {s['fps']} fps, {s['n_frames']} frames) to {s['out']} in {s['seconds']} s; "
           f"splits: {s['counts']}")
