@@ -22,6 +22,7 @@ COMMANDS = {
     'synth': Command('kcap.data.synth', 'synth_cli', 'generate a synthetic Korean video-caption dataset'),
     'data':  Command('kcap.data.aihub', 'data_cli', "AI-Hub labels: 'kcap data check DIR' builds a manifest and a validation report"),
     'plan':  Command('kcap.vlm.planner', 'plan_cli', 'parameters, visual tokens and GPU memory of a config'),
+    'train': Command('kcap.train.two_stage', 'train_cli', 'LLaVA 2-stage training (projector, then projector + LoRA/QLoRA/DoRA) with resume'),
     'eval':  Command('kcap.eval.report', 'eval_cli', 'score captions under named METEOR protocols, with baselines and diversity'),
     'caption': Command('kcap.infer.caption', 'caption_cli', 'caption videos with a saved captioner folder; JSONL for kcap eval'),
 }
