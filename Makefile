@@ -18,7 +18,7 @@ install: $(VENV)/.kcap-installed
 
 ## Quick start 1: kcap's main job end to end on synthetic data -> $(OUT)/
 demo: install
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(VENV)/bin/kcap demo --out $(OUT)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(VENV)/bin/kcap demo --out $(OUT)
 
 ## Quick start 2: the whole test suite (what CI runs)
 test: install
