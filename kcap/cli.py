@@ -18,7 +18,7 @@ class Command:
     help:str    # one line for `kcap --help`
 
 COMMANDS = {
-    'demo':  Command('kcap.demo', 'demo_cli', 'end to end on synthetic data: dataset, validation, frames, report'),
+    'demo':  Command('kcap.demo', 'demo_cli', 'the main job on synthetic data: dataset, 2-stage training, held-out evaluation, captions, report'),
     'synth': Command('kcap.data.synth', 'synth_cli', 'generate a synthetic Korean video-caption dataset'),
     'data':  Command('kcap.data.aihub', 'data_cli', "AI-Hub labels: 'kcap data check DIR' builds a manifest and a validation report"),
     'plan':  Command('kcap.vlm.planner', 'plan_cli', 'parameters, visual tokens and GPU memory of a config'),
