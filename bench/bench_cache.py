@@ -1,8 +1,8 @@
 """Stage-1 epoch time with and without kcap's vision-feature cache, side by side in one run.
 
-Setting (default): the CPU demo exactly. `kcap.demo.demo_config()` (tiny random SigLIP + Qwen3,
-TinySpec(vision_hidden=64, llm_hidden=128, grid=8), 4 uniformly sampled frames, squash resize,
-batch 16) and `make_synth_dataset(n=400, seed=0, wording='canonical')` (112x64 clips, 2 s at
+Setting (default): the CPU demo exactly. `kcap.demo.demo_config()` (tiny random SigLIP + Qwen3 as the
+demo sizes it: its TinySpec, frames, pool stride, squash resize, batch 16) and
+`make_synth_dataset(n=800, seed=0, wording='canonical')` (112x64 clips, 2 s at
 8 fps). One epoch is the train split (stage 1 trains on it), in a fixed order, cut into the same
 batches for every arm. The model, tokenizer, processor and loss are kcap's own training parts
 (`tiny_tokenizer`, `tiny_model`, `apply_adapters(..., 'none', train_projector=True)`,
@@ -29,7 +29,7 @@ decode side grows. All `--real-n` clips (default 16: one batch) make its epoch. 
 shared cores: making 16 clips took about 2 minutes (2 workers), decoding is about 1 s a clip,
 so `--real-size` adds about 4 minutes to the default setting's 1.5.
 
-Usage: OMP_NUM_THREADS=1 python bench/bench_cache.py [--n 400] [--repeats 3] [--real-size [--real-n 16]]
+Usage: OMP_NUM_THREADS=1 python bench/bench_cache.py [--n 800] [--repeats 3] [--real-size [--real-n 16]]
 """
 import argparse, os, statistics, sys, tempfile, time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -120,7 +120,7 @@ def run_setting(name, data, cfg, split, repeats, tmp):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--n', type=int, default=400, help="synthetic clips of the demo setting (default 400, the demo's; below about 60 the val split is empty and load_splits refuses)")
+    ap.add_argument('--n', type=int, default=800, help="synthetic clips of the demo setting (default 800, the demo's; below about 60 the val split is empty and load_splits refuses)")
     ap.add_argument('--repeats', type=int, default=3, help='timed epochs per arm after the warm-up epoch (default 3)')
     ap.add_argument('--real-size', action='store_true', help='also run the 1280x720 15 s setting (slow: minutes)')
     ap.add_argument('--real-n', type=int, default=16, help='clips of the --real-size setting (default 16)')
