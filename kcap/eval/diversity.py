@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Mapping, Sequence
 import numpy as np
 from ..core import KcapError
-from .meteor import meteor_params, meteor_segment_stats, meteor_from_stats, meteor_pool
+from .meteor import meteor_params, meteor_segment_stats_batch, meteor_from_stats, meteor_pool
 from .nltk_meteor import nltk_meteor
 from .protocols import get_protocol, protocol_tokens, score_protocol
 from .stats import paired_bootstrap
@@ -82,6 +82,18 @@ def _proxy_rank(ht:list, rt:list, cands:dict, names:list, alpha:float=0.9)->list
         score[c] = best[keep].mean() if keep else -1.0
     return list(np.argsort(-score, kind='stable'))
 
+def _constant_scores(hs:list, rt:list, keeps:list, params, chunk:int=4096)->list[float]:
+    "Pooled METEOR 1.5 score of each constant hypothesis `hs[c]` over the videos `keeps[c]`, aligned in lockstep batches of about `chunk` pairs."
+    out, c0 = [], 0
+    while c0 < len(hs):
+        c1, n = c0 + 1, len(keeps[c0])
+        while c1 < len(hs) and n + len(keeps[c1]) <= chunk: n += len(keeps[c1]); c1 += 1
+        cs = range(c0, c1)
+        S = meteor_segment_stats_batch([hs[c] for c in cs for _ in keeps[c]], [rt[v] for c in cs for v in keeps[c]], params)
+        out += [meteor_from_stats(meteor_pool(s), params) for s in np.split(S, np.cumsum([len(keeps[c]) for c in cs])[:-1])]
+        c0 = c1
+    return out
+
 @functools.lru_cache(maxsize=16)
 def _constant_baseline(refs:tuple, protocol:str, pool:tuple|None, max_pool:int, seed:int, exact_top:int|None)->dict:
     p = get_protocol(protocol)
@@ -93,15 +105,13 @@ def _constant_baseline(refs:tuple, protocol:str, pool:tuple|None, max_pool:int, 
     for rs in refs: rt.append(flat[k:k+len(rs)]); k += len(rs)
     ht = protocol_tokens(names, p, 'hyp')
     order = range(len(names)) if exact_top is None else _proxy_rank(ht, rt, cands, names)[:exact_top]
+    keeps = {k: [v for v in range(len(refs)) if v not in cands[names[k]]] for k in order}
+    scored = [k for k in order if keeps[k]]
+    if p.implementation == 'nltk': scores = [float(np.mean([nltk_meteor(rt[v], ht[k]) for v in keeps[k]])) for k in scored]
+    else: scores = _constant_scores([ht[k] for k in scored], rt, [keeps[k] for k in scored], meteor_params(p.lang))
     best = None
-    for name, h in ((names[k], ht[k]) for k in order):
-        keep = [v for v in range(len(refs)) if v not in cands[name]]
-        if not keep: continue
-        if p.implementation == 'nltk': score = float(np.mean([nltk_meteor(rt[v], h) for v in keep]))
-        else:
-            mp = meteor_params(p.lang)
-            score = meteor_from_stats(meteor_pool([meteor_segment_stats(h, rt[v], mp) for v in keep]), mp)
-        if best is None or score > best[1]: best = (name, score)
+    for k, score in zip(scored, scores):
+        if best is None or score > best[1]: best = (names[k], score)
     if best is None: raise KcapError('constant baseline: no candidate caption can be scored (one video and no pool?)')
     return {'protocol': p.name, 'caption': best[0], 'meteor': best[1], 'candidates': len(names),
             'scored_exactly': len(order), 'pool': 'references, leave-one-video-out' if pool is None else 'given pool'}

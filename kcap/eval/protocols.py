@@ -8,7 +8,8 @@ import dataclasses
 from typing import Sequence
 import numpy as np
 from ..core import KcapError, check_choice
-from .meteor import meteor_params, meteor_words, meteor_segment_stats, meteor_from_stats, MeteorParams
+from .meteor import meteor_params, meteor_words, meteor_segment_stats_batch, meteor_from_stats, MeteorParams
+from .meteor import _scores
 from .nltk_meteor import nltk_meteor
 from .tokenize import kiwi_tokens, coco_tokenize
 
@@ -76,18 +77,8 @@ class Scored:
 def _params(name)->MeteorParams: return meteor_params(get_protocol(name).lang)
 
 def meteor_from_stats_batch(S:np.ndarray, params:MeteorParams)->np.ndarray:
-    "`meteor_from_stats` on each row of `S` (B, 23), same floating-point order."
-    a, b, g, dl = params.alpha, params.beta, params.gamma, params.delta
-    w = list(params.weights) + [0.0] * (4 - len(params.weights))
-    with np.errstate(divide='ignore', invalid='ignore'):
-        lt = dl * (S[:, 0] - S[:, 2]) + (1 - dl) * S[:, 2]; lr = dl * (S[:, 1] - S[:, 3]) + (1 - dl) * S[:, 3]
-        mt = sum(w[k] * (dl * S[:, 4+4*k] + (1 - dl) * S[:, 6+4*k]) for k in range(4))
-        mr = sum(w[k] * (dl * S[:, 5+4*k] + (1 - dl) * S[:, 7+4*k]) for k in range(4))
-        fmean = 1.0 / ((1 - a) / (mt / lt) + a / (mr / lr))
-        perfect = (S[:, 21] == S[:, 0]) & (S[:, 22] == S[:, 1]) & (S[:, 20] == 1)
-        frag = np.where(perfect, 0.0, S[:, 20] / ((S[:, 21] + S[:, 22]) / 2))
-        out = np.maximum(0.0, fmean * (1 - g * frag ** b))
-    return np.where((S[:, 21] == 0) | (S[:, 22] == 0), 0.0, out)
+    "`meteor_from_stats` on each row of `S` (B, 23), bit for bit: the meteor module's vectorized formula, whose `frag ** beta` is Python's (libm) pow, not numpy's."
+    return _scores(S, params)
 
 # %% ../../nbs/54_eval.protocols.ipynb #75887030
 def score_protocol(
@@ -108,8 +99,8 @@ def score_protocol(
     if p.implementation == 'nltk':
         return Scored(p.name, np.array([nltk_meteor(rs, h) for h, rs in zip(H, ref_tokens)]))
     mp = meteor_params(p.lang)
-    stats = np.array([meteor_segment_stats(h, rs, mp) for h, rs in zip(H, ref_tokens)]).reshape(-1, 23)
-    seg = np.array([meteor_from_stats(s, mp) for s in stats])
+    stats = meteor_segment_stats_batch(H, ref_tokens, mp)          # every (hyp, ref) pair in one lockstep batch
+    seg = meteor_from_stats_batch(stats, mp)
     pool = stats.copy()
     pool[(pool[:, 21] == pool[:, 0]) & (pool[:, 22] == pool[:, 1]) & (pool[:, 20] == 1), 20] = 0   # the jar's pooling
     return Scored(p.name, seg, pool)
