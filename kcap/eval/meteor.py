@@ -74,14 +74,14 @@ class _Wrap(dict):
         return v
 _WRAP = _Wrap()
 
-def _final_periods(words:list)->list:
-    for k in [k for k, w in enumerate(words) if len(w) > 1 and w[-1] == '.']:     # what `([^ ]+)\.` fully matches
-        pre, nxt = words[k][:-1], (words[k+1] if k+1 < len(words) else '')
-        if '.' in pre and _HAS_ALPHA.search(pre): words[k] = words[k].replace('.', '')     # U.S. -> US
-        elif pre in _PREFIXES or nxt[:1].isascii() and nxt[:1].islower(): pass
-        elif pre in _NUMERIC_PREFIXES and nxt[:1].isdigit() and nxt[:1].isascii(): pass
-        else: words[k] = pre + ' .'
-    return words
+_FINAL = re.compile(r'(?<![^ ])([^ ]+)\.(?= |\Z)(?= *([^ ]*))')   # a word `([^ ]+)\.` (between spaces) and the word after it
+
+def _final_period(m:re.Match)->str:
+    pre, nxt = m[1], m[2]
+    if '.' in pre and _HAS_ALPHA.search(pre): return pre.replace('.', '')      # U.S. -> US
+    if pre in _PREFIXES or nxt[:1].isascii() and nxt[:1].islower(): return m[0]
+    if pre in _NUMERIC_PREFIXES and nxt[:1].isdigit() and nxt[:1].isascii(): return m[0]
+    return pre + ' .'
 
 def meteor_normalize(text:str)->str:
     "The METEOR 1.5 jar's `-norm`: tokenize punctuation, wrap non-Latin/Cyrillic characters, lowercase."
@@ -92,8 +92,7 @@ def meteor_normalize(text:str)->str:
     while 'DOTMULTI.' in s: s = _DOT2.sub('DOTDOTMULTI', _DOT1.sub(r'DOTDOTMULTI \1', s))
     for (rx, rep), need in zip(_RULES[2:], _NEEDS):
         if need in s: s = rx.sub(rep, s)
-    s = ' '.join(_final_periods(_SPACES.split(s)))
-    s = _SPACES.sub(' ', _LATE.sub(' ', s))
+    s = _SPACES.sub(' ', _LATE.sub(' ', _FINAL.sub(_final_period, s)))
     while 'DOTDOTMULTI' in s: s = s.replace('DOTDOTMULTI', 'DOTMULTI.')
     return s.replace('DOTMULTI', '.').lower().strip(_TRIM)
 
@@ -102,7 +101,8 @@ _WS = re.compile('[ \t\n\r\x0c]+')
 
 def meteor_words(text:str, norm:bool=False)->list[str]:
     "Words as the jar sees them: optionally `-norm`-normalized, split on ASCII space, tab, newline, CR and form feed only."
-    if norm: text = meteor_normalize(text)
+    if norm:                                                          # single spaces only, none at the ends
+        s = meteor_normalize(text); return s.split(' ') if s else []
     return [w for w in _WS.split(text) if w]
 
 # %% ../../nbs/50_eval.meteor.ipynb #5ce81fa0
