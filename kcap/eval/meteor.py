@@ -357,11 +357,16 @@ def prepare(self:_Lockstep)->_Lockstep:
     else: self.fits = True
     return self
 
+@patch
+def _rows(self:_Lockstep, m:int, w:int)->np.ndarray:
+    "p * w + b for the first m pairs and w slots: the rows of `used` when nothing was re-sorted."
+    return self.iota[:m] if w == self.beam else np.arange(m * w).reshape(m, w)
+
 # %% ../../nbs/50_eval.meteor.ipynb #f9f80f52
 @dataclasses.dataclass
 class _Slots:
     "The beams of the first m pairs of a batch: slot b of row p is the pair's b-th path in the jar's order."
-    key:np.ndarray     # (m, B) int64: (NB - n) << SHN | chunks << SHC | distance
+    key:np.ndarray     # (m, B) int64: (NB - n) << SHN | chunks << SHC | distance; B grows from 1 up to the beam size
     valid:np.ndarray   # (m, B) bool: the slot holds a path
     opn:np.ndarray     # (m, B) hyp position that would continue the path's chunk, -1 when it is closed
     pos:np.ndarray     # (m, B) the slot's row in `used` (and in the last step's history)
@@ -382,8 +387,9 @@ def _gap(self:_Lockstep, G, s:_Slots)->_Slots:
     s.opn[g] = oa
     rows = g[(d1 != d1[:, :1]).any(1)]
     if rows.size:
-        sk = np.where(s.valid[rows], s.key[rows] << self.IB | np.arange(self.beam), _SENT); sk.sort(axis=1)
-        perm = np.where(sk == _SENT, np.arange(self.beam), sk & (1 << self.IB) - 1)
+        ar = np.arange(s.key.shape[1])
+        sk = np.where(s.valid[rows], s.key[rows] << self.IB | ar, _SENT); sk.sort(axis=1)
+        perm = np.where(sk == _SENT, ar, sk & (1 << self.IB) - 1)
         s.pos, s.fresh = s.pos.copy(), False
         for x in (s.key, s.opn, s.pos): x[rows] = np.take_along_axis(x[rows], perm, 1)
     return s
@@ -398,14 +404,14 @@ class _Pool:
 
 @patch
 def _kids(self:_Lockstep, t:int, s:_Slots)->_Pool:
-    m, B, M, IB = len(s.key), self.beam, self.rounds, self.IB
+    (m, B), M, IB = s.key.shape, self.rounds, self.IB                         # B: the beams' width now
     a, rows = self.A[:m, t, None], np.arange(m)[:, None]
     W = int(a.max()) + 1; ar = np.arange(W)
     H = self.hs.take(self.HO[:m, t, None] + np.minimum(ar, a - 1)).astype(np.int64)
     D = np.where(ar < a, np.abs(self.J[:m, t, None] - H), 0)                     # columns a.. are 0: "no bit"
     Dk = lambda k: D.ravel().take(rows * W + k)                                  # D[p, k[p, b]]
     full = np.where(a >= 64, ~_U0, (_U1 << np.minimum(a, 63).astype(np.uint64)) - _U1)
-    row = self.iota[:m] if s.fresh else rows * B + s.pos                      # each slot's row in `used`
+    row = self._rows(m, B) if s.fresh else rows * B + s.pos                   # each slot's row in `used`
     Av = full & ~(s.used.ravel().take(self.RCOL[:m, t, None] * s.used.shape[1] + row) >> self.SH[:m, t, None].astype(np.uint64))
     if not s.valid.all(): Av = np.where(s.valid, Av, _U0)
     at = rows * self.Lh + s.opn + 1                                           # the contiguous hyp position
@@ -440,13 +446,14 @@ def _decode(self:_Lockstep, sel):
 @patch
 def _select(self:_Lockstep, k:_Pool)->np.ndarray:
     "Each row's `beam` best pool entries, in order, with every lower-bounded skip kid that was picked settled."
-    m, B = len(k.pool), self.beam
+    (m, _, w), B = k.pool.shape, self.beam
     flat = k.pool.reshape(m, -1)
+    if flat.shape[1] < B: flat = np.concatenate([flat, np.full((m, B - flat.shape[1]), _SENT)], 1)   # narrow beams
     sel = np.sort(np.partition(flat, B - 1, axis=1)[:, :B], axis=1)
     rows = np.flatnonzero(((k.R != _U0) & (k.pool[:, -1] <= sel[:, -1:])).any(1))   # picked a skip kid with bits left
     if rows.size:
         p, b = np.nonzero(k.R[rows] != _U0); p = rows[p]
-        flat[p, (self.rounds + 1) * B + b] += _dist_sum(k.R[p, b], k.D, p) << self.IB
+        flat[p, (self.rounds + 1) * w + b] += _dist_sum(k.R[p, b], k.D, p) << self.IB
         sel[rows] = np.sort(flat[rows], axis=1)[:, :B]
     return sel
 
@@ -480,15 +487,15 @@ def _complete(self:_Lockstep, k:_Pool, sel:np.ndarray)->np.ndarray:
 @patch
 def _advance(self:_Lockstep, t:int, k:_Pool, sel:np.ndarray, s:_Slots)->tuple[_Slots, np.ndarray, np.ndarray]:
     "The new beams from the picked kids, and the step's history: the parents' `pos` (None: unchanged), the picked (rank, candidate)."
-    m, B, W = len(sel), self.beam, k.H.shape[1]
+    (m, w), B, W = sel.shape, s.key.shape[1], k.H.shape[1]             # the new beams' width, the parents' width
     ok, par, kid = self._decode(sel)
     match = ok & (kid != self.KS - 1)
     rows = np.arange(m)[:, None]
     parent = par if s.fresh else np.take_along_axis(s.pos, par, 1)
     hyp = k.H.ravel().take(rows * W + np.minimum(kid, W - 1))
     used = s.used.take((rows * B + parent).ravel(), axis=1)
-    used.ravel()[self.WCOL[:m, t, None] * (m * B) + self.iota[:m]] |= np.where(match, _BIT.take(self.SH[:m, t, None] + kid), _U0)
-    new = _Slots(sel >> self.IB, ok, np.where(match, hyp + 1, -1), self.slot[:m], used, True)
+    used.ravel()[self.WCOL[:m, t, None] * (m * w) + self._rows(m, w)] |= np.where(match, _BIT.take(self.SH[:m, t, None] + kid), _U0)
+    new = _Slots(sel >> self.IB, ok, np.where(match, hyp + 1, -1), self.slot[:m, :w], used, True)
     return new, (None if s.fresh else s.pos), (sel & (1 << self.IB) - 1).astype(np.int16)
 
 # %% ../../nbs/50_eval.meteor.ipynb #a7ee0456
@@ -497,19 +504,20 @@ def run(self:_Lockstep)->tuple[np.ndarray, np.ndarray, np.ndarray]:
     "All matches of the batch as (pair, ref position, hyp position) arrays: the fixed ones, then the searched ones."
     if not self.P: return self.fix
     P, B = self.P, self.beam
-    key, valid = np.zeros((P, B), np.int64), np.zeros((P, B), bool)
-    key[:, 0], valid[:, 0] = self.NB << self.SHN, True                # one empty path per pair
-    s = _Slots(key, valid, np.full((P, B), -1), np.zeros((P, B), np.int64), np.zeros((self.W, P * B), np.uint64))
+    key, valid = np.full((P, 1), self.NB << self.SHN), np.ones((P, 1), bool)   # one empty path per pair: beams 1 wide
+    s = _Slots(key, valid, np.full((P, 1), -1), np.zeros((P, 1), np.int64), np.zeros((self.W, P), np.uint64))
     s = self._gap(self.G[:, 0], s)
     hist, best = [], np.zeros(P, np.int64)
     for t in range(self.T):
         k = self._kids(t, s)
-        s, pos, idx = self._advance(t, k, self._complete(k, self._select(k)), s)
+        sel = self._complete(k, self._select(k))
+        if s.key.shape[1] < B: sel = sel[:, :int((sel != _SENT).sum(1).max())]   # while narrower than the beam: drop empty slots
+        s, pos, idx = self._advance(t, k, sel, s)
         hist.append((pos, idx))
         m, m2 = self.Pt[t], (self.Pt[t + 1] if t + 1 < self.T else 0)
         s = self._gap(self.G[:m, t + 1], s)                            # the next gap; the end for pairs with t + 1 steps
         if m2 < m:                                                     # those are done: their best path (first on ties)
-            sk = np.where(s.valid[m2:], s.key[m2:] << self.IB | np.arange(B), _SENT)
+            sk = np.where(s.valid[m2:], s.key[m2:] << self.IB | np.arange(s.key.shape[1]), _SENT)
             best[m2:m] = np.take_along_axis(s.pos[m2:], sk.argmin(1)[:, None], 1)[:, 0]
         s = s.head(m2)
     slot, kids = best, np.full((P, self.T), -1, np.int64)
