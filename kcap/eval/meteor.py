@@ -269,7 +269,7 @@ def _table(self:_Lockstep, pairs, codes, split):
     found = self.gk[self.g] == rk if len(self.gk) else np.zeros(len(rk), bool)
     _, inv, cnt = np.unique(rk, return_inverse=True, return_counts=True)
     self.rc = cnt[inv]                                                 # how often the ref word occurs in its ref
-    fixed = found & (self.gc[self.g] == 1) & (self.rc == 1)
+    fixed = found & ((self.gc[self.g] if len(self.gk) else 0) == 1) & (self.rc == 1)   # no hyp word at all: nothing found
     self.kind = np.where(found, np.where(fixed, 1, 2), 0)              # 0 no candidate, 1 fixed, 2 beam
     self.fh = np.full(len(rk), -1, np.int64); self.fh[fixed] = self.hs[self.gs[self.g[fixed]]]   # a fixed match's hyp position
     ns = np.bincount(self.rp[self.kind == 2], minlength=self.n)
