@@ -2,7 +2,7 @@
 
 Setting (default): the CPU demo exactly. `kcap.demo.demo_config()` (tiny random SigLIP + Qwen3 as the
 demo sizes it: its TinySpec, frames, pool stride, squash resize, batch 16) and
-`make_synth_dataset(n=800, seed=0, wording='canonical')` (112x64 clips, 2 s at
+`make_synth_dataset(n=DEMO_CLIPS, seed=0, wording='canonical')` (1600) (112x64 clips, 2 s at
 8 fps). One epoch is the train split (stage 1 trains on it), in a fixed order, cut into the same
 batches for every arm. The model, tokenizer, processor and loss are kcap's own training parts
 (`tiny_tokenizer`, `tiny_model`, `apply_adapters(..., 'none', train_projector=True)`,
@@ -29,27 +29,26 @@ decode side grows. All `--real-n` clips (default 16: one batch) make its epoch. 
 shared cores: making 16 clips took about 2 minutes (2 workers), decoding is about 1 s a clip,
 so `--real-size` adds about 4 minutes to the default setting's 1.5.
 
-Usage: OMP_NUM_THREADS=1 python bench/bench_cache.py [--n 800] [--repeats 3] [--real-size [--real-n 16]]
+Usage: OMP_NUM_THREADS=1 python bench/bench_cache.py [--n 1600] [--repeats 3] [--real-size [--real-n 16]]
 """
 import argparse, os, statistics, sys, tempfile, time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 from pathlib import Path
 import torch
-from kcap.demo import demo_config
+from kcap.demo import demo_config, DEMO_CLIPS
 from kcap.data.synth import make_synth_dataset
 from kcap.data.aihub import build_manifest
 from kcap.data.video import load_frames, FrameCache
 from kcap.train.cache import FeatureCache
 from kcap.train.lora import apply_adapters
-from kcap.train.two_stage import (load_splits, tiny_tokenizer, CaptionLM, CaptionCollator, caption_loss, CaptionDataset,
+from kcap.train.two_stage import (load_splits, tiny_tokenizer, prompt_text, CaptionLM, CaptionCollator, caption_loss, CaptionDataset,
     cache_features, feature_namespace)
 from kcap.vlm.llava_next_video import add_video_tokens, tiny_model
 from kcap.vlm.processor import VideoCaptionProcessor
 
 def build(cfg, samples):
     "Tokenizer (learned from the captions, as `kcap train` does for a tiny model), stage-1 model, processor, optimizer."
-    prompt = [cfg.data.instruction, cfg.data.system_prompt or cfg.model.llm_spec.system_prompt or '']
-    tok = tiny_tokenizer([s.caption for s in samples] + prompt, cfg.model.llm_spec.prompt_style)
+    tok = tiny_tokenizer([s.caption for s in samples], cfg.model.llm_spec.prompt_style, prompt=prompt_text(cfg))
     vlm = tiny_model(cfg.model, seed=cfg.seed, tokenizer_size=add_video_tokens(tok)[0], tiny=cfg.tiny_spec)
     vlm = apply_adapters(vlm, 'none', train_projector=True)             # stage 1: the projector only
     proc = VideoCaptionProcessor.from_config(cfg, tok).check_model(vlm)
@@ -120,7 +119,7 @@ def run_setting(name, data, cfg, split, repeats, tmp):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--n', type=int, default=800, help="synthetic clips of the demo setting (default 800, the demo's; below about 60 the val split is empty and load_splits refuses)")
+    ap.add_argument('--n', type=int, default=DEMO_CLIPS, help="synthetic clips of the demo setting (default: the demo's DEMO_CLIPS; below about 60 the val split is empty and load_splits refuses)")
     ap.add_argument('--repeats', type=int, default=3, help='timed epochs per arm after the warm-up epoch (default 3)')
     ap.add_argument('--real-size', action='store_true', help='also run the 1280x720 15 s setting (slow: minutes)')
     ap.add_argument('--real-n', type=int, default=16, help='clips of the --real-size setting (default 16)')

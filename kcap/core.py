@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #aa63fe4a
 from __future__ import annotations
-import contextlib, dataclasses, json, os, random, tempfile
+import contextlib, dataclasses, json, os, random, shutil, tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['KcapError', 'check_choice', 'atomic_write', 'save_json', 'write_jsonl', 'read_jsonl', 'set_seed', 'from_dict',
-           'load_yaml', 'save_yaml', 'korean_font']
+__all__ = ['KcapError', 'check_choice', 'atomic_write', 'atomic_dir', 'save_json', 'write_jsonl', 'read_jsonl', 'set_seed',
+           'from_dict', 'load_yaml', 'save_yaml', 'korean_font']
 
 # %% ../nbs/00_core.ipynb #05a20d15
 class KcapError(Exception):
@@ -47,6 +47,26 @@ def atomic_write(
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
+
+# %% ../nbs/00_core.ipynb #286b2f2c
+@contextlib.contextmanager
+def atomic_dir(
+    path:str|Path,   # the folder to (re)write
+)->Iterator[Path]:   # a fresh temporary sibling folder to fill; renamed into place on success
+    "Fill a temporary sibling folder, then swap it in for `path` (an old `path` is renamed away, then deleted); on error `path` is untouched."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.old')); os.rmdir(old)
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    if old is not None: shutil.rmtree(old, ignore_errors=True)
+
 
 # %% ../nbs/00_core.ipynb #90eb0994
 def _json_default(o):

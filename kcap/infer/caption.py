@@ -4,7 +4,7 @@
 
 # %% ../../nbs/60_infer.caption.ipynb #b8cd37c8
 from __future__ import annotations
-import argparse, dataclasses, json, shutil, sys, tempfile
+import argparse, dataclasses, json, sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +12,12 @@ from typing import Callable, Sequence
 import torch
 from peft import PeftModel
 from tqdm import tqdm
-from ..core import KcapError, check_choice, from_dict, save_json, write_jsonl
+from ..core import KcapError, atomic_dir, check_choice, from_dict, save_json, write_jsonl
 from ..config import SAMPLINGS, GenerateConfig
 from ..data.video import VideoDecodeError, load_frames
 from ..llm.tokenization import suggest_max_new_tokens
 from ..train.cache import embeds_from_features
-from ..train.lora import _replace_dir, is_4bit
+from ..train.lora import is_4bit
 from ..vlm.llava import PROMPT_STYLES
 from ..vlm.llava_next_video import load_model
 from ..vlm.processor import PROCESSOR_FILE, VideoCaptionProcessor
@@ -140,14 +140,10 @@ def save_captioner(
                                        '(quantization comes after this folder)')
     processor.check_model(model)
     gen = generate_config(gen)
-    out = Path(dir); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.', suffix='.tmp'))
-    try:
+    out = Path(dir)
+    with atomic_dir(out) as tmp:
         model.save_pretrained(tmp); processor.save_pretrained(tmp)
         save_json({'format': 1, 'generate': dataclasses.asdict(gen), 'sampling': sampling}, tmp/GENERATE_FILE)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
     return out
 
 # %% ../../nbs/60_infer.caption.ipynb #b5f95be3

@@ -4,13 +4,13 @@
 
 # %% ../../nbs/40_train.lora.ipynb #1e5c0970
 from __future__ import annotations
-import json, os, re, shutil, tempfile
+import json, re
 from pathlib import Path
 import torch
 from torch import nn
 from safetensors.torch import load_file, save_file
 from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
-from ..core import KcapError, check_choice, save_json
+from ..core import KcapError, atomic_dir, check_choice, save_json
 from ..config import AdapterConfig
 
 # %% auto #0
@@ -132,31 +132,17 @@ def _mode_of(model)->str:
     cfg = model.peft_config[model.active_adapter]
     return 'dora' if cfg.use_dora else 'qlora' if is_4bit(model) else 'lora'
 
-def _replace_dir(tmp:Path, out:Path):
-    "Move the finished `tmp` folder to `out`, replacing an older `out` (rename away, rename in, delete)."
-    old = None
-    if out.exists():
-        old = out.with_name(f'.{out.name}.old-{os.getpid()}')
-        if old.exists(): shutil.rmtree(old)
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None: shutil.rmtree(old, ignore_errors=True)
-
 def save_adapters(
     model,           # from apply_adapters / load_adapters (or a plain model: projector only)
     out_dir,         # the adapter folder to (re)write
 )->Path:             # out_dir
     "Save LoRA/DoRA adapters and the projector weights as safetensors, atomically."
-    out = Path(out_dir); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.', suffix='.tmp'))
-    try:
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp:
         if isinstance(model, PeftModel): model.save_pretrained(tmp, safe_serialization=True)
         save_file({k: v.detach().contiguous().cpu() for k, v in _projector(model).state_dict().items()}, tmp/PROJECTOR_FILE)
         save_json({'format': 1, 'mode': _mode_of(model), 'lora': isinstance(model, PeftModel),
                    'projector': PROJECTOR_FILE}, tmp/ADAPTER_META)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
     return out
 
 # %% ../../nbs/40_train.lora.ipynb #17e9a9df

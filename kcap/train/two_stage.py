@@ -4,7 +4,7 @@
 
 # %% ../../nbs/44_train.two_stage.ipynb #13da0547
 from __future__ import annotations
-import dataclasses, json, math, os, shutil, sys, time, warnings
+import dataclasses, json, math, os, sys, time, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -15,13 +15,14 @@ from safetensors.torch import load_file, save
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (AutoTokenizer, EarlyStoppingCallback, PreTrainedTokenizerFast, Trainer, TrainerCallback,
     TrainingArguments)
-from ..core import KcapError, atomic_write, check_choice, read_jsonl, save_json, set_seed, write_jsonl
+from ..core import KcapError, atomic_dir, atomic_write, check_choice, read_jsonl, save_json, set_seed, write_jsonl
 from ..config import KcapConfig, StageConfig, save_config
 from ..data.aihub import build_manifest, read_manifest, split_samples, write_manifest
-from ..data.synth import read_splits
+from ..data.synth import read_splits, SPLITS
 from ..data.video import load_frames
 from ..vlm.llava_next_video import add_video_tokens, build_model, load_model, tiny_model
 from ..vlm.processor import VideoCaptionProcessor, frames_to_pixels
+from ..vlm.llava import format_prompt, format_answer
 from .lora import apply_adapter_config, apply_adapters, count_trainable, load_adapters, merge_adapters, save_adapters
 from .qlora import check_4bit_usable, load_4bit
 from .cache import FeatureCache, clip_key, embeds_from_features, fill_cache
@@ -30,18 +31,18 @@ from ..eval.protocols import score_protocol
 from ..eval.diversity import diversity
 
 # %% auto #0
-__all__ = ['TINY_SPECIAL', 'TRAINABLE_FILE', 'COMPLETE_FILE', 'STAGES', 'load_splits', 'tiny_tokenizer', 'feature_namespace',
-           'cache_features', 'CaptionDataset', 'CaptionCollator', 'bag_of_words_prompt', 'CaptionLM', 'caption_loss',
-           'trainable_state', 'load_trainable', 'last_checkpoint', 'KcapTrainer', 'training_arguments',
-           'CaptionEvaluator', 'CollapseGuard', 'JsonlLog', 'run_stage', 'stage0', 'stage1', 'stage2', 'merged_model',
-           'final_evaluation', 'plot_curves', 'train', 'train_cli']
+__all__ = ['TINY_SPECIAL', 'TRAINABLE_FILE', 'COMPLETE_FILE', 'STAGES', 'load_splits', 'tiny_tokenizer', 'prompt_text',
+           'feature_namespace', 'cache_features', 'CaptionDataset', 'CaptionCollator', 'bag_of_words_prompt',
+           'CaptionLM', 'caption_loss', 'trainable_state', 'load_trainable', 'last_checkpoint', 'KcapTrainer',
+           'training_arguments', 'CaptionEvaluator', 'CollapseGuard', 'JsonlLog', 'run_stage', 'stage0', 'stage1',
+           'stage2', 'merged_model', 'final_evaluation', 'plot_curves', 'train', 'train_cli']
 
 # %% ../../nbs/44_train.two_stage.ipynb #621c757d
 def load_splits(
     data:str|Path,            # a dataset folder (AI-Hub labels + videos, or `kcap synth` output) or a manifest JSONL
     seed:int=0,               # seed of the split when the data has none
     workers:int=2,            # processes probing the videos
-)->tuple[dict, object]:       # ({'train': [...], 'val': [...], 'test': [...]}, ManifestReport or None)
+)->tuple[dict, object]:       # ({'train': [...], 'val': [...], 'test': [...], 'novel': [...]}, ManifestReport or None)
     "Validated samples per split: a synthetic set's splits.json or the manifest's split field, else a seeded grouped split."
     data = Path(data); report = None
     if data.is_file(): samples = read_manifest(data)
@@ -55,7 +56,7 @@ def load_splits(
         todo = [s for s in samples if s.split is None]
         done = {s.id: s for part in split_samples(todo, seed=seed).values() for s in part}
         samples = [done.get(s.id, s) for s in samples]
-    out = {k: [s for s in samples if s.split == k] for k in ('train', 'val', 'test')}
+    out = {k: [s for s in samples if s.split == k] for k in SPLITS}   # 'novel': synthetic sets only (unseen attribute pairs)
     for k in ('train', 'val'):
         if not out[k]: raise KcapError(f'{data}: the {k!r} split is empty; training needs train and val samples')
     return out, report
@@ -65,19 +66,30 @@ TINY_SPECIAL = {'vicuna': ['<unk>', '<s>', '</s>'], 'chatml': ['<unk>', '<|endof
                 'qwen3': ['<unk>', '<|endoftext|>', '<|im_start|>', '<|im_end|>', '<think>', '</think>']}
 
 def tiny_tokenizer(
-    texts:Sequence[str],    # training captions (and prompt text) to learn the vocabulary from
+    texts:Sequence[str],    # training captions to learn the vocabulary from
     style:str,              # prompt style of the LLM ('vicuna', 'chatml', 'qwen3'): its special tokens
-    vocab_size:int=400,     # BPE vocabulary (the synthetic captions need ~340 for whole words)
+    vocab_size:int=448,     # BPE vocabulary (the synthetic captions need ~340 for whole words, the prompt ~40)
+    prompt:str|None=None,   # the conversation text every sample also holds (`prompt_text`): learned as often as the texts
 )->PreTrainedTokenizerFast:
     "A small BPE tokenizer for a tiny random LLM, with the special tokens of `style` (what a real LLM's tokenizer has)."
     special = TINY_SPECIAL[check_choice('prompt style', style, TINY_SPECIAL)]
+    texts = list(texts)
+    if prompt:                                  # every training sequence holds the prompt: weigh it so, or it stays <unk>/characters
+        for sp in special: prompt = prompt.replace(sp, ' ')
+        texts += [prompt] * max(1, len(texts))
     tk = Tokenizer(models.BPE(unk_token='<unk>'))
     tk.pre_tokenizer, tk.decoder = pre_tokenizers.Metaspace(), decoders.Metaspace()
-    tk.train_from_iterator(list(texts), trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special, show_progress=False))
+    tk.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special, show_progress=False))
     if style == 'vicuna':
         tk.post_processor = processors.TemplateProcessing(single='<s> $A', special_tokens=[('<s>', tk.token_to_id('<s>'))])
         return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token='<unk>', bos_token='<s>', eos_token='</s>')
     return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token='<unk>', eos_token='<|im_end|>', pad_token='<|endoftext|>')
+
+def prompt_text(cfg:KcapConfig)->str:
+    "The conversation text around every caption of a run (prompt without the video placeholder, plus the answer's end)."
+    style = cfg.model.llm_spec.prompt_style
+    system = cfg.data.system_prompt or cfg.model.llm_spec.system_prompt or None
+    return format_prompt(style, cfg.data.instruction, system=system, media='') + format_answer(style, '')
 
 # %% ../../nbs/44_train.two_stage.ipynb #bc0ede28
 def _tokenizer(cfg:KcapConfig, captions:Sequence[str], out:Path):
@@ -89,10 +101,8 @@ def _tokenizer(cfg:KcapConfig, captions:Sequence[str], out:Path):
         except OSError as e: raise KcapError(f'{src}: cannot load the tokenizer ({e})') from None
     d = out/'tokenizer'
     if (d/'tokenizer.json').exists(): return AutoTokenizer.from_pretrained(d)
-    style = spec.llm_spec.prompt_style
-    prompt = [cfg.data.instruction, cfg.data.system_prompt or spec.llm_spec.system_prompt or '']
-    tok = tiny_tokenizer(list(captions) + prompt, style)
-    tmp = out/f'.tokenizer.tmp-{os.getpid()}'; tok.save_pretrained(tmp); os.replace(tmp, d)
+    tok = tiny_tokenizer(captions, spec.llm_spec.prompt_style, prompt=prompt_text(cfg))
+    with atomic_dir(d) as tmp: tok.save_pretrained(tmp)
     return AutoTokenizer.from_pretrained(d)
 
 # %% ../../nbs/44_train.two_stage.ipynb #46cc7321
@@ -393,12 +403,8 @@ def run_stage(
 STAGES = ('1', '2', 'all')
 
 def _save_dir(write, d:Path):
-    "Write a folder through `write(tmp)` into a temporary sibling, then rename it into place (replacing an old one)."
-    tmp = d.with_name(f'.{d.name}.tmp-{os.getpid()}')
-    shutil.rmtree(tmp, ignore_errors=True); write(tmp)
-    old = d.with_name(f'.{d.name}.old-{os.getpid()}')
-    if d.exists(): os.replace(d, old)
-    os.replace(tmp, d); shutil.rmtree(old, ignore_errors=True)
+    "Write a folder through `write(tmp)` into a temporary sibling, then swap it into place (`kcap.core.atomic_dir`)."
+    with atomic_dir(d) as tmp: write(tmp)
 
 def _done(d:Path)->dict|None:
     f = d/'done.json'
@@ -425,7 +431,7 @@ class _Run:
             root = Path(cfg.run.cache_dir); root = root if root.is_absolute() else self.out/root
             self.cache = FeatureCache(root, feature_namespace(cfg, self.processor))
             self.keys, self.failed = {}, []
-            for k in ('train', 'val', 'test'):
+            for k in SPLITS:
                 kept, keys, rep = cache_features(base, self.processor, self.splits[k], self.cache, cfg.data.sampling)
                 self.splits[k], self.keys[k] = kept, keys; self.failed += rep['failed']
             self.times['data_and_features'] = time.perf_counter() - t
@@ -434,7 +440,7 @@ class _Run:
     def _samples(self, data, workers):
         f = self.out/'manifest.jsonl'
         if f.exists():                                  # a resumed run (or another process) keeps the same samples and splits
-            rows = read_manifest(f); return {k: [s for s in rows if s.split == k] for k in ('train', 'val', 'test')}, {}
+            rows = read_manifest(f); return {k: [s for s in rows if s.split == k] for k in SPLITS}, {}
         splits, report = load_splits(data, seed=self.cfg.seed, workers=workers)
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -442,7 +448,7 @@ class _Run:
             if report is not None:
                 (self.out/'validation_report.md').write_text(report.to_markdown(), encoding='utf-8')
                 save_json(report.to_dict(), self.out/'validation_report.json')
-            write_manifest([s for k in ('train', 'val', 'test') for s in splits[k]], f)
+            write_manifest([s for k in SPLITS for s in splits[k]], f)
         return splits, (report.counts() if report is not None else {})
 
     def dataset(self, split:str)->CaptionDataset: return CaptionDataset(self.splits[split], self.keys[split], self.cache)
@@ -600,6 +606,8 @@ def train(
         summary['final'] = final_evaluation(run, model)                       # held-out: test (val if there is none)
         if summary['final']['split'] != 'val':                                  # also the validation split, marked as such
             summary['final_val'] = final_evaluation(run, model, 'val')
+        if run.splits['novel']:                                                 # synthetic sets: unseen attribute pairs
+            summary['final_novel'] = final_evaluation(run, model, 'novel')
         summary['times']['final_evaluation'] = time.perf_counter() - t
         plot_curves(run.out, run.out/'curves.png')
     summary['seconds'] = time.perf_counter() - t0
