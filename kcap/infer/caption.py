@@ -4,7 +4,7 @@
 
 # %% ../../nbs/60_infer.caption.ipynb #b8cd37c8
 from __future__ import annotations
-import argparse, dataclasses, json, sys
+import argparse, dataclasses, json, os, sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +223,7 @@ def caption_videos(
     sampling:str='uniform',                     # frame sampling (the captioner folder's)
     report:Callable|None=None,                  # called as report(path, reason) for every skipped video
     progress:bool=False,                        # a tqdm bar on stderr (shown on a terminal only)
+    on_batch:Callable|None=None,                # called with each batch's rows as soon as they exist (kcap caption saves them)
 )->tuple[list[dict], list[tuple[Path, str]]]:   # rows {"id", "caption", "video"}, and the skipped (path, reason)
     "Caption video files batch by batch; unreadable videos are reported, counted and skipped."
     check_choice('sampling', sampling, SAMPLINGS)
@@ -243,7 +244,9 @@ def caption_videos(
                 if report is not None: report(p, reason)
         if frames:
             caps = generate_captions(model, processor, videos=frames, gen=gen, batch_size=len(frames))
-            rows += [{'id': p.stem, 'caption': c, 'video': str(p)} for p, c in zip(ok, caps)]
+            new = [{'id': p.stem, 'caption': c, 'video': str(p)} for p, c in zip(ok, caps)]
+            rows += new
+            if on_batch is not None: on_batch(new)
         bar.update(len(paths[i:i + gen.batch_size]))
     bar.close()
     return rows, failed
@@ -251,13 +254,30 @@ def caption_videos(
 # %% ../../nbs/60_infer.caption.ipynb #56b395d7
 def _default_device()->str: return 'cuda' if torch.cuda.is_available() else 'cpu'
 
+def _partial(out:Path)->Path: return out.with_name(out.name + '.partial')
+
+def _captioned(out:Path)->dict[str, dict]:
+    "Rows an earlier run left (a finished OUT, then its OUT.partial), by video path; a half-written last line is dropped."
+    done = {}
+    for f in (out, _partial(out)):
+        if not f.exists(): continue
+        lines = f.read_text(encoding='utf-8').splitlines()
+        for i, line in enumerate(lines):
+            try: r = json.loads(line)
+            except json.JSONDecodeError:
+                if i == len(lines) - 1: break                           # killed mid-line: that caption is made again
+                raise KcapError(f'{f}:{i + 1}: not valid JSON; remove the file or run without --resume') from None
+            done[r['video']] = r
+    return done
+
 def caption_cli(argv:list[str])->int:
     "`kcap caption --model DIR VIDEO_OR_DIR...`: caption videos with a saved captioner; JSONL for `kcap eval`."
     ap = argparse.ArgumentParser(prog='kcap caption', description='Caption videos with a captioner folder written by save_captioner; '
                                  'writes {"id", "caption", "video"} JSONL lines, the prediction format of kcap eval.')
     ap.add_argument('--model', required=True, metavar='DIR', help='captioner folder: merged model, processor, kcap_generate.json')
     ap.add_argument('videos', nargs='+', metavar='VIDEO_OR_DIR', help=f'video files, or folders searched for {" ".join(VIDEO_EXTS)}')
-    ap.add_argument('--out', help='JSONL file to write (atomically); default: standard output')
+    ap.add_argument('--out', help='JSONL file to write (atomically; captions so far go to OUT.partial); default: standard output')
+    ap.add_argument('--resume', action='store_true', help="keep the captions an interrupted run left in OUT.partial (or OUT) and caption only the rest")
     ap.add_argument('--batch-size', type=int, help='clips per generate call')
     ap.add_argument('--preset', choices=list(GENERATION_PRESETS), help='; '.join(f'{k}: {p.help}' for k, p in GENERATION_PRESETS.items())
                     + ". Default: the folder's kcap_generate.json")
@@ -267,7 +287,9 @@ def caption_cli(argv:list[str])->int:
     a = ap.parse_args(argv)
     say = lambda msg: tqdm.write(f'kcap caption: {msg}', file=sys.stderr)   # keeps a progress bar intact
     try:
+        if a.resume and not a.out: raise KcapError('--resume needs --out (the captions of the earlier run are read from it)')
         files = video_files(a.videos)
+        done = _captioned(Path(a.out)) if a.resume else {}
         generate_config(a.preset, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)  # bad values fail before loading
         model, proc, gen, sampling = load_captioner(a.model, device=a.device or _default_device(), dtype=a.dtype)
         gen = generate_config(a.preset or gen, proc.tokenizer, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)
@@ -275,11 +297,25 @@ def caption_cli(argv:list[str])->int:
         say(f'error: {e}'); return 2
     say(f'{len(files)} videos; {a.preset or "saved"} settings: ' + ', '.join(f'{k} {v}' for k, v in dataclasses.asdict(gen).items())
         + f'; sampling {sampling}; {model.device}, {str(model.dtype).replace("torch.", "")}')
-    rows, failed = caption_videos(model, proc, files, gen, sampling, report=lambda p, r: say(f'skipped {p}: {r}'), progress=True)
-    if rows:
-        if a.out: write_jsonl(rows, a.out)
-        else:
-            for r in rows: print(json.dumps(r, ensure_ascii=False))
+    kept = {str(f): done[str(f)] for f in files if str(f) in done}
+    todo = [f for f in files if str(f) not in kept]
+    if kept: say(f'--resume: {len(kept)} videos already captioned, {len(todo)} to go')
+    report = lambda p, r: say(f'skipped {p}: {r}')
+    if a.out:                                   # every batch is on disk at once: a killed run loses at most one batch
+        part = _partial(Path(a.out)); part.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, 'w', encoding='utf-8') as fh:
+            def save(batch):
+                fh.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in batch)); fh.flush(); os.fsync(fh.fileno())
+            save(list(kept.values()))
+            new, failed = caption_videos(model, proc, todo, gen, sampling, report=report, progress=True, on_batch=save)
+    else: new, failed = caption_videos(model, proc, todo, gen, sampling, report=report, progress=True)
+    by = dict(kept, **{r['video']: r for r in new})
+    rows = [by[str(f)] for f in files if str(f) in by]                  # in the order of the input, as a single run writes it
+    if a.out:
+        if rows: write_jsonl(rows, a.out)
+        part.unlink()
+    else:
+        for r in rows: print(json.dumps(r, ensure_ascii=False))
     say(f'{len(rows)} of {len(files)} videos captioned' + (f', {len(failed)} skipped (unreadable)' if failed else '')
         + (f' -> {a.out}' if a.out and rows else ''))
     return 0 if rows else 1
