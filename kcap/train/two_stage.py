@@ -62,6 +62,9 @@ def load_splits(
     return out, report
 
 # %% ../../nbs/44_train.two_stage.ipynb #fd735a8b
+# transformers' Trainer calls its own deprecated `is_gradient_checkpointing` once per stage: noise a user cannot act on
+warnings.filterwarnings('ignore', message='`is_gradient_checkpointing` is deprecated', category=FutureWarning)
+
 TINY_SPECIAL = {'vicuna': ['<unk>', '<s>', '</s>'], 'chatml': ['<unk>', '<|endoftext|>', '<|im_start|>', '<|im_end|>'],
                 'qwen3': ['<unk>', '<|endoftext|>', '<|im_start|>', '<|im_end|>', '<think>', '</think>']}
 
