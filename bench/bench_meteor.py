@@ -13,16 +13,21 @@ and the largest segment-score difference. Tokenization is timed on its own rows:
 - coco:          kcap (PTB port + METEOR port) end to end            vs  pycocoevalcap PTBTokenizer + Meteor (Java), end to end
 - nltk-kiwi:     kcap on Kiwi tokens                                 vs  nltk.translate.meteor_score (no WordNet) on the same tokens
 Jar times are wall-clock of the whole process (JVM start, paraphrase table load, scoring), as a user would run it.
+kcap's METEOR rows use the numba beam-search kernel when numba is installed. Its one-time costs are printed on their own
+rows and are NOT in the kcap column: the first call in this process (loading the compiled kernel from numba's cache in
+kcap/eval/__pycache__, or compiling it when the cache is empty), and a cold compile measured in a separate process with an
+empty NUMBA_CACHE_DIR (what the very first run after installing kcap pays once).
 kcap ports only METEOR's exact module: the row "vs jar -m exact" shows the agreement with the jar restricted to it (the
 full jar's English stem/synonym/paraphrase modules fire on some Latin words and digits, mostly in the long news pairs).
 """
-import argparse, csv, re, subprocess, sys, tempfile, time
+import argparse, csv, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from kcap.eval.meteor import meteor_jar_path, meteor_words, meteor_corpus, meteor_params   # noqa: E402
+from kcap.eval import meteor as kmeteor                                                     # noqa: E402
 from kcap.eval.nltk_meteor import nltk_meteor                                               # noqa: E402
 from kcap.eval.tokenize import kiwi_tokens, kiwi_instance, coco_tokenize                    # noqa: E402
 from kcap.eval.protocols import score_protocol                                              # noqa: E402
@@ -99,12 +104,30 @@ def bench(name, pairs, rows):
     rows.append((name, 'nltk-kiwi    (scoring)', t_k, t_n, np.abs(np.array(seg) - ns)))
 
 
+FIRST_CALL = "from kcap.eval.meteor import _kernel_matches; _kernel_matches([('a b a'.split(), 'b a c a'.split())], 40)"
+
+
+def kernel_rows(rows):
+    "The numba kernel's one-time costs, each on its own row (not counted in the kcap column)."
+    if not kmeteor._KERNEL:
+        rows.append(('-', 'numba kernel: off (numba missing or KCAP_NO_NUMBA set): numpy lockstep', 0.0, None, None)); return
+    _, t = timed(lambda: exec(FIRST_CALL, {}))
+    hit = sum(kmeteor._beam_kernel.stats.cache_hits.values()) > 0
+    rows.append(('-', f"numba kernel: first call in this process ({'loaded from cache' if hit else 'compiled, cache was empty'})", t, None, None))
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, NUMBA_CACHE_DIR=d)
+        code = f"import time, sys; sys.path.insert(0, {str(ROOT)!r}); import kcap.eval.meteor; t = time.perf_counter(); {FIRST_CALL}; print(time.perf_counter() - t)"
+        t = float(subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, check=True).stdout)
+    rows.append(('-', 'numba kernel: cold compile (own process, empty cache; once per install)', t, None, None))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--n', type=int, default=2000); ap.add_argument('--skip-long', action='store_true')
     a = ap.parse_args()
     short, long = load(a.n)
     rows = []
+    kernel_rows(rows)
     bench(f'{a.n} short', short, rows)
     if not a.skip_long: bench(f'{a.n} long (>=500 chars)', long, rows)
     print(f"\n| set | what | kcap s | reference s | reference / kcap | max abs diff | pairs within 1e-6 |")
