@@ -405,9 +405,6 @@ def run_stage(
 # %% ../../nbs/44_train.two_stage.ipynb #b8a476d1
 STAGES = ('1', '2', 'all')
 
-def _save_dir(write, d:Path):
-    "Write a folder through `write(tmp)` into a temporary sibling, then swap it into place (`kcap.core.atomic_dir`)."
-    with atomic_dir(d) as tmp: write(tmp)
 
 def _done(d:Path)->dict|None:
     f = d/'done.json'
@@ -462,10 +459,10 @@ class _Run:
                                 report=e.report_protocols, min_unique_ratio=e.min_unique_ratio, gen=self.cfg.generate,
                                 max_samples=e.max_samples)
 
-    def finish(self, d:Path, info:dict, write=None):
-        "Publish a stage: its outputs (through `write`, atomically) and then done.json, main process only."
+    def finish(self, d:Path, info:dict, save=None):
+        "Publish a stage: its outputs (`save(d/'final')`, which writes atomically) and then done.json, main process only."
         if self.main:
-            if write is not None: _save_dir(write, d/'final')
+            if save is not None: save(d/'final')
             save_json(info, d/'done.json')
         self.state.wait_for_everyone()
 
@@ -477,7 +474,8 @@ def stage0(run:_Run)->dict:
     vlm = _base_model(cfg, run.tokenizer, run.out)
     for n, p in vlm.named_parameters(): p.requires_grad_('language_model' in n or n.startswith('lm_head'))
     info = run_stage('stage0', vlm, cfg.stage0, run.processor, run.dataset('train'), run.out, cfg, resume=run.resume, text_only=True)
-    if run.main: _save_dir(lambda tmp: vlm.save_pretrained(tmp), d/'base')
+    if run.main:
+        with atomic_dir(d/'base') as tmp: vlm.save_pretrained(tmp)
     run.finish(d, info)
     return info
 
@@ -488,7 +486,7 @@ def stage1(run:_Run)->dict:
     vlm = apply_adapters(_base_model(cfg, run.tokenizer, run.out), 'none', train_projector=True,
                          gradient_checkpointing=cfg.stage1.grad_checkpointing)
     info = run_stage('stage1', vlm, cfg.stage1, run.processor, run.dataset('train'), run.out, cfg, run.evaluator(), run.resume)
-    run.finish(d, info, lambda tmp: save_adapters(vlm, tmp))
+    run.finish(d, info, lambda dest: save_adapters(vlm, dest))   # save_adapters swaps its folder in atomically
     return info
 
 def _stage2_model(run:_Run):
@@ -509,7 +507,7 @@ def stage2(run:_Run)->dict:
     if (info := _done(d)) is not None: return dict(info, skipped=True)
     vlm = _stage2_model(run)
     info = run_stage('stage2', vlm, cfg.stage2, run.processor, run.dataset('train'), run.out, cfg, run.evaluator(), run.resume)
-    run.finish(d, info, lambda tmp: save_adapters(vlm, tmp))
+    run.finish(d, info, lambda dest: save_adapters(vlm, dest))   # save_adapters swaps its folder in atomically
     return info
 
 def merged_model(run:_Run):
