@@ -87,14 +87,19 @@ def write_jsonl(rows:Iterable[dict], path:str|Path)->Path:
         for r in rows: f.write(json.dumps(r, ensure_ascii=False, default=_json_default) + '\n')
     return Path(path)
 
-def read_jsonl(path:str|Path)->list[dict]:
+def read_jsonl(
+    path:str|Path,
+    torn_tail:bool=False,   # a file appended to by a killed writer: drop a last line that is not valid JSON
+)->list[dict]:
     "Read a JSONL file; a bad line is an error naming the file and the line number."
     rows = []
-    with open(path, encoding='utf-8') as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: rows.append(json.loads(line))
-            except json.JSONDecodeError as e: raise KcapError(f'{path}:{i}: not valid JSON ({e.msg})') from None
+    with open(path, encoding='utf-8') as f: lines = f.read().splitlines()
+    for i, line in enumerate(lines, 1):
+        if not line.strip(): continue
+        try: rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if torn_tail and i == len(lines): break
+            raise KcapError(f'{path}:{i}: not valid JSON ({e.msg})') from None
     return rows
 
 # %% ../nbs/00_core.ipynb #c7e9f317

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import torch
 from peft import PeftModel
 from tqdm import tqdm
-from ..core import KcapError, atomic_dir, check_choice, from_dict, save_json, write_jsonl
+from ..core import KcapError, atomic_dir, check_choice, from_dict, read_jsonl, save_json, write_jsonl
 from ..config import SAMPLINGS, GenerateConfig
 from ..data.video import VideoDecodeError, load_frames
 from ..llm.tokenization import suggest_max_new_tokens
@@ -258,17 +258,7 @@ def _partial(out:Path)->Path: return out.with_name(out.name + '.partial')
 
 def _captioned(out:Path)->dict[str, dict]:
     "Rows an earlier run left (a finished OUT, then its OUT.partial), by video path; a half-written last line is dropped."
-    done = {}
-    for f in (out, _partial(out)):
-        if not f.exists(): continue
-        lines = f.read_text(encoding='utf-8').splitlines()
-        for i, line in enumerate(lines):
-            try: r = json.loads(line)
-            except json.JSONDecodeError:
-                if i == len(lines) - 1: break                           # killed mid-line: that caption is made again
-                raise KcapError(f'{f}:{i + 1}: not valid JSON; remove the file or run without --resume') from None
-            done[r['video']] = r
-    return done
+    return {r['video']: r for f in (out, _partial(out)) if f.exists() for r in read_jsonl(f, torn_tail=True)}
 
 def caption_cli(argv:list[str])->int:
     "`kcap caption --model DIR VIDEO_OR_DIR...`: caption videos with a saved captioner; JSONL for `kcap eval`."
