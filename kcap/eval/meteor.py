@@ -15,9 +15,9 @@ from ..core import KcapError, check_choice
 
 # %% auto #0
 __all__ = ['METEOR_PARAMS', 'FUNCTION_WORDS', 'MeteorParams', 'meteor_params', 'meteor_normalize', 'meteor_words', 'java_hash',
-           'align_exact', 'align_batch', 'meteor_stats', 'meteor_from_stats', 'meteor_stats_batch',
-           'meteor_segment_stats', 'meteor_segment_stats_batch', 'meteor_pool', 'meteor_corpus', 'meteor',
-           'meteor_jar_path', 'meteor_jar']
+           'align_exact', 'align_batch', 'meteor_stats', 'meteor_from_stats', 'meteor_from_stats_batch',
+           'meteor_stats_batch', 'meteor_segment_stats', 'meteor_segment_stats_batch', 'meteor_pool', 'meteor_corpus',
+           'meteor', 'meteor_jar_path', 'meteor_jar']
 
 # %% ../../nbs/50_eval.meteor.ipynb #ed7d6352
 @dataclasses.dataclass(frozen=True)
@@ -728,7 +728,10 @@ def meteor_from_stats(
     "METEOR 1.5's score from sufficient statistics, with the jar's floating-point order."
     return _score(np.asarray(s, np.float64).tolist(), params)        # Python floats: the same IEEE operations, faster than numpy scalars
 
-def _scores(S:np.ndarray, params:MeteorParams)->np.ndarray:
+def meteor_from_stats_batch(
+    S:np.ndarray,            # (N, 23) sufficient statistics, one row per segment or resample
+    params:MeteorParams,
+)->np.ndarray:                # (N,) scores
     "`meteor_from_stats` of every row of S (N, 23): the same operations in the same order, `**` still in Python (libm's pow)."
     a, b, g, dl = params.alpha, params.beta, params.gamma, params.delta
     w0, w1, w2, w3 = list(params.weights) + [0.0] * (4 - len(params.weights))
@@ -782,7 +785,7 @@ def meteor_segment_stats_batch(
     if not all(refs): raise KcapError('METEOR needs at least one reference per segment')
     S = meteor_stats_batch([(h, r) for h, rs in zip(hyps, refs) for r in rs], params)
     if len(S) == len(hyps): return S                                  # one reference each
-    sc = _scores(S, params)
+    sc = meteor_from_stats_batch(S, params)
     seg = np.repeat(np.arange(len(hyps)), [len(rs) for rs in refs])
     o = np.lexsort((np.arange(len(sc)), -sc, seg))                   # per segment: best score, then the first reference
     return S[o[np.unique(seg[o], return_index=True)[1]]]
@@ -801,7 +804,7 @@ def meteor_corpus(
 )->tuple[float, list[float]]:                   # (pooled corpus score, segment scores)
     "Segment scores and the jar's corpus score pooled from summed statistics (not the mean of segments)."
     S = meteor_segment_stats_batch(hyps, refs, params)
-    return meteor_from_stats(meteor_pool(S), params), _scores(S, params).tolist()
+    return meteor_from_stats(meteor_pool(S), params), meteor_from_stats_batch(S, params).tolist()
 
 def meteor(
     hyps:Sequence[str],                 # hypothesis strings

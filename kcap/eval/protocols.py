@@ -9,12 +9,12 @@ from typing import Sequence
 import numpy as np
 from ..core import KcapError, check_choice
 from .meteor import meteor_params, meteor_words, meteor_segment_stats_batch, meteor_from_stats, MeteorParams
-from .meteor import _scores
+from .meteor import meteor_from_stats_batch
 from .nltk_meteor import nltk_meteor
 from .tokenize import kiwi_tokens, coco_tokenize
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'protocol_tokens', 'Scored', 'meteor_from_stats_batch', 'score_protocol']
+__all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'protocol_tokens', 'Scored', 'score_protocol']
 
 # %% ../../nbs/54_eval.protocols.ipynb #a5e854d8
 @dataclasses.dataclass(frozen=True)
@@ -75,10 +75,6 @@ class Scored:
         return meteor_from_stats_batch(self.pool[idx].sum(1), _params(self.protocol))
 
 def _params(name)->MeteorParams: return meteor_params(get_protocol(name).lang)
-
-def meteor_from_stats_batch(S:np.ndarray, params:MeteorParams)->np.ndarray:
-    "`meteor_from_stats` on each row of `S` (B, 23), bit for bit: the meteor module's vectorized formula, whose `frag ** beta` is Python's (libm) pow, not numpy's."
-    return _scores(S, params)
 
 # %% ../../nbs/54_eval.protocols.ipynb #75887030
 def score_protocol(
