@@ -4,7 +4,7 @@
 
 # %% ../../nbs/50_eval.meteor.ipynb #811c96b9
 from __future__ import annotations
-import dataclasses, functools, heapq, importlib.util, itertools, os, re, shutil, subprocess
+import dataclasses, functools, heapq, importlib.util, itertools, os, re, shutil, subprocess, types
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -243,6 +243,27 @@ def _too_big(gk, gc, hl, rl, n:int=1000)->np.ndarray:
     return (most > 64) | (hl > n) | (rl > n)
 
 # %% ../../nbs/50_eval.meteor.ipynb #a383327e
+def _candidate_table(pairs, codes)->types.SimpleNamespace:
+    "Every pair's candidates at once, per ref token (flattened): kind (0 none, 1 fixed, 2 beam), fixed hyp position, hyp-word group."
+    n = len(pairs)
+    hl = np.array([len(h) for h, _ in pairs], np.int64); rl = np.array([len(r) for _, r in pairs], np.int64)
+    hx, rx = codes[0] >> 1, codes[1] >> 1
+    hp, rp = np.repeat(np.arange(n), hl), np.repeat(np.arange(n), rl)
+    rpos = np.arange(len(rx)) - np.repeat(np.cumsum(rl) - rl, rl)
+    hk, rk = hp << 32 | hx, rp << 32 | rx
+    o = np.argsort(hk, kind='stable'); hk = hk[o]                      # hyp tokens by (pair, hash), positions ascending
+    gs = np.flatnonzero(np.append(True, hk[1:] != hk[:-1])) if len(hk) else np.zeros(0, np.int64)
+    gk, gc = hk[gs], np.diff(np.append(gs, len(hk)))                   # a group: one word of one hyp
+    hs = np.append((np.arange(len(hk)) - np.repeat(np.cumsum(hl) - hl, hl))[o], np.zeros(65, np.int64)).astype(np.int32)
+    g = np.searchsorted(gk, rk).clip(0, max(len(gk) - 1, 0))
+    found = gk[g] == rk if len(gk) else np.zeros(len(rk), bool)
+    _, inv, cnt = np.unique(rk, return_inverse=True, return_counts=True)
+    rc = cnt[inv]                                                      # how often the ref word occurs in its ref
+    fixed = found & ((gc[g] if len(gk) else 0) == 1) & (rc == 1)       # no hyp word at all: nothing found
+    kind = np.where(found, np.where(fixed, 1, 2), 0)                   # 0 no candidate, 1 fixed, 2 beam
+    fh = np.full(len(rk), -1, np.int64); fh[fixed] = hs[gs[g[fixed]]]  # a fixed match's hyp position
+    return types.SimpleNamespace(n=n, hl=hl, rl=rl, rp=rp, rpos=rpos, gs=gs, gk=gk, gc=gc, hs=hs, g=g, rc=rc, kind=kind, fh=fh, fixed=fixed)
+
 class _Lockstep:
     "The jar's beam search for many (hyp, ref) pairs at once: arrays with one row per pair and one column per beam slot."
     def __init__(self,
@@ -258,22 +279,9 @@ class _Lockstep:
 
 @patch
 def _table(self:_Lockstep, pairs, codes, split):
-    hl = np.array([len(h) for h, _ in pairs], np.int64); rl = np.array([len(r) for _, r in pairs], np.int64)
-    hx, rx = codes[0] >> 1, codes[1] >> 1
-    hp, self.rp = np.repeat(np.arange(self.n), hl), np.repeat(np.arange(self.n), rl)
-    self.rpos, self.hl = np.arange(len(rx)) - np.repeat(np.cumsum(rl) - rl, rl), hl
-    hk, rk = hp << 32 | hx, self.rp << 32 | rx
-    o = np.argsort(hk, kind='stable'); hk = hk[o]                      # hyp tokens by (pair, hash), positions ascending
-    self.gs = np.flatnonzero(np.append(True, hk[1:] != hk[:-1])) if len(hk) else np.zeros(0, np.int64)
-    self.gk, self.gc = hk[self.gs], np.diff(np.append(self.gs, len(hk)))   # a group: one word of one hyp
-    self.hs = np.append((np.arange(len(hk)) - np.repeat(np.cumsum(hl) - hl, hl))[o], np.zeros(65, np.int64)).astype(np.int32)
-    self.g = np.searchsorted(self.gk, rk).clip(0, max(len(self.gk) - 1, 0))
-    found = self.gk[self.g] == rk if len(self.gk) else np.zeros(len(rk), bool)
-    _, inv, cnt = np.unique(rk, return_inverse=True, return_counts=True)
-    self.rc = cnt[inv]                                                 # how often the ref word occurs in its ref
-    fixed = found & ((self.gc[self.g] if len(self.gk) else 0) == 1) & (self.rc == 1)   # no hyp word at all: nothing found
-    self.kind = np.where(found, np.where(fixed, 1, 2), 0)              # 0 no candidate, 1 fixed, 2 beam
-    self.fh = np.full(len(rk), -1, np.int64); self.fh[fixed] = self.hs[self.gs[self.g[fixed]]]   # a fixed match's hyp position
+    t = _candidate_table(pairs, codes)                                 # shared with the numba kernel
+    for k in ('rp', 'rpos', 'hl', 'gs', 'gk', 'gc', 'hs', 'g', 'rc', 'kind', 'fh'): setattr(self, k, getattr(t, k))
+    hl, rl, fixed = t.hl, t.rl, t.fixed.copy()
     ns = np.bincount(self.rp[self.kind == 2], minlength=self.n)
     big = _too_big(self.gk, self.gc, hl, rl)
     order = np.argsort(-ns, kind='stable'); order = order[(ns[order] > 0) & ~big[order]]
@@ -663,10 +671,10 @@ _KERNEL = numba is not None and not os.environ.get('KCAP_NO_NUMBA')   # `_matche
 
 def _kernel_matches(pairs, beam:int, codes=None)->tuple[np.ndarray, np.ndarray, np.ndarray]:
     "(pair, ref position, hyp position) of every match of every pair, by `_beam_kernel`; `_beam` for the pairs it leaves."
-    t = _Lockstep(pairs, beam, codes, split=False)                    # only the candidate table
+    t = _candidate_table(pairs, _codes(pairs) if codes is None else codes)
     some = len(t.gs) > 0
     cs, cc = (t.gs[t.g], t.gc[t.g]) if some else (np.zeros(len(t.kind), np.int64),) * 2
-    p, j, i, left = _beam_kernel(t.hl, np.bincount(t.rp, minlength=t.n).astype(np.int64), t.kind.astype(np.int64), t.fh,
+    p, j, i, left = _beam_kernel(t.hl, t.rl, t.kind.astype(np.int64), t.fh,
                                  cs.astype(np.int64), cc.astype(np.int64), t.hs, min(beam, 1 << 62))
     one = np.array([(k, jj, ii) for k in left.tolist() for jj, ii in align_exact(*pairs[k], beam)], np.int64).reshape(-1, 3)
     return np.concatenate([p, one[:, 0]]), np.concatenate([j, one[:, 1]]), np.concatenate([i, one[:, 2]])
