@@ -20,7 +20,9 @@ Arms (same model, same captions, same batches):
 Each arm gets one warm-up epoch, then 3 timed epochs; the arms are interleaved (a, b, c, a, b,
 c, ...) so that load from other jobs on the machine falls on all of them. The table reports the
 median epoch, per clip, and the ratio to the feature-cache arm; the one-off costs of filling
-the frame cache and the feature cache are printed above it.
+the frame cache and the feature cache are printed above it (the feature cache filled once per
+`--fill-workers` value: decoding threads of `cache_features`, side by side, with a check that the
+features are bitwise the same).
 
 `--real-size` adds a second setting (slow, off by default): the same arms on a handful of
 1280x720 clips, 15 s at 30 fps (`make_synth_dataset(size=(1280, 720), seconds=15, fps=30)`),
@@ -29,7 +31,7 @@ decode side grows. All `--real-n` clips (default 16: one batch) make its epoch. 
 shared cores: making 16 clips took about 2 minutes (2 workers), decoding is about 1 s a clip,
 so `--real-size` adds about 4 minutes to the default setting's 1.5.
 
-Usage: OMP_NUM_THREADS=1 python bench/bench_cache.py [--n 1600] [--repeats 3] [--real-size [--real-n 16]]
+Usage: OMP_NUM_THREADS=1 python bench/bench_cache.py [--n 1600] [--repeats 3] [--real-size [--real-n 16]] [--fill-workers 0,2]
 """
 import argparse, os, statistics, sys, tempfile, time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -57,17 +59,23 @@ def build(cfg, samples):
     opt = torch.optim.AdamW(params, lr=st.lr, betas=(st.adam_beta1, st.adam_beta2), eps=st.adam_eps, weight_decay=st.weight_decay)
     return vlm, proc, params, opt
 
-def run_setting(name, data, cfg, split, repeats, tmp):
+def run_setting(name, data, cfg, split, repeats, tmp, fill_workers=(0, 2)):
     "Time the three arms on the clips of `split` ('train' or 'all') of the dataset in `data`; print the table."
     samples = build_manifest(data, workers=2)[0] if split == 'all' else load_splits(data, seed=cfg.seed, workers=2)[0][split]
     vlm, proc, params, opt = build(cfg, samples)
     lm, st, sampling = CaptionLM(vlm).train(), cfg.stage1, cfg.data.sampling
     # one-off costs: the feature cache as `kcap train` fills it (decode + encoder once), a warm frame cache
-    t = time.perf_counter()
-    cache = FeatureCache(tmp/f'{name}-features', feature_namespace(cfg, proc))
-    kept, keys, rep = cache_features(vlm, proc, samples, cache, sampling, batch_size=st.batch_size)
-    feat_fill = time.perf_counter() - t
-    if rep['failed'] or len(kept) != len(samples): sys.exit(f'{name}: clips failed to decode: {rep["failed"][:3]}')
+    warm = FeatureCache(tmp/f'{name}-warm-up', feature_namespace(cfg, proc))   # first calls (decoder, encoder) out of the timings
+    cache_features(vlm, proc, samples[:st.batch_size], warm, sampling, batch_size=st.batch_size, workers=max(fill_workers))
+    fills = {}                                                          # the fill with each number of decoding threads
+    for w in fill_workers:
+        t = time.perf_counter()
+        c = FeatureCache(tmp/f'{name}-features-w{w}', feature_namespace(cfg, proc))
+        kept, keys, rep = cache_features(vlm, proc, samples, c, sampling, batch_size=st.batch_size, workers=w)
+        fills[w] = (time.perf_counter() - t, c)
+        if rep['failed'] or len(kept) != len(samples): sys.exit(f'{name}: clips failed to decode: {rep["failed"][:3]}')
+    cache = fills[fill_workers[-1]][1]
+    same = all(torch.equal(cache.get(k), c.get(k)) for _, c in fills.values() for k in keys)
     fc = FrameCache(tmp/f'{name}-frames')
     t = time.perf_counter()
     for s in samples: load_frames(s.video, proc.frames, strategy=sampling, cache=fc)
@@ -108,8 +116,10 @@ def run_setting(name, data, cfg, split, repeats, tmp):
     print(f'\n== {name}: {len(samples)} clips ({split}), video {v0.shape[2]}x{v0.shape[1]}, {proc.frames} frames -> '
           f'{proc.image_size}px ({proc.resize}), batch {st.batch_size}, {len(batches)} steps/epoch, '
           f'torch threads {torch.get_num_threads()}')
-    print(f'one-off: feature cache filled in {feat_fill:.2f} s (cache_features: decode + encoder), '
-          f'frame cache in {frame_fill:.2f} s')
+    f0 = fills[fill_workers[0]][0]
+    print('one-off: feature cache filled (cache_features: decode + encoder) in '
+          + ', '.join(f'{s:.2f} s with workers={w} ({f0 / s:.2f}x)' for w, (s, _) in fills.items())
+          + f'; features identical across them: {same}; frame cache filled in {frame_fill:.2f} s')
     print(f'loss of batch 1 before training: pixels {l_px.item():.6f}, cached features {l_ft.item():.6f}')
     print(f'{"arm":<24}{f"epoch s (median of {repeats})":>24}{"ms / clip":>11}{"vs feature cache":>18}   all epochs s')
     for k, v in med.items():
@@ -123,6 +133,7 @@ def main(argv=None):
     ap.add_argument('--repeats', type=int, default=3, help='timed epochs per arm after the warm-up epoch (default 3)')
     ap.add_argument('--real-size', action='store_true', help='also run the 1280x720 15 s setting (slow: minutes)')
     ap.add_argument('--real-n', type=int, default=16, help='clips of the --real-size setting (default 16)')
+    ap.add_argument('--fill-workers', default='0,2', help='decoding threads of the one-off cache fills timed side by side (default 0,2; the last fill is the one trained on)')
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
     cfg = demo_config()
@@ -131,11 +142,12 @@ def main(argv=None):
         t = time.perf_counter()
         make_synth_dataset(tmp/'demo', n=a.n, seed=0, wording='canonical', workers=2)
         print(f'demo data: {a.n} clips made in {time.perf_counter() - t:.1f} s')
-        run_setting('demo setting', tmp/'demo', cfg, 'train', a.repeats, tmp)
+        fw = tuple(int(w) for w in a.fill_workers.split(','))
+        run_setting('demo setting', tmp/'demo', cfg, 'train', a.repeats, tmp, fw)
         if a.real_size:
             t = time.perf_counter()
             make_synth_dataset(tmp/'real', n=a.real_n, seed=0, wording='canonical', workers=2, size=(1280, 720), seconds=15, fps=30)
             print(f'\nreal-size data: {a.real_n} clips made in {time.perf_counter() - t:.1f} s')
-            run_setting('real-size setting', tmp/'real', cfg, 'all', a.repeats, tmp)
+            run_setting('real-size setting', tmp/'real', cfg, 'all', a.repeats, tmp, fw)
 
 if __name__ == '__main__': main()

@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #aa63fe4a
 from __future__ import annotations
-import contextlib, dataclasses, json, os, random, shutil, tempfile
+import collections, contextlib, dataclasses, itertools, json, os, random, shutil, tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['KcapError', 'check_choice', 'atomic_write', 'atomic_dir', 'save_json', 'write_jsonl', 'read_jsonl', 'set_seed',
-           'from_dict', 'load_yaml', 'save_yaml', 'korean_font']
+__all__ = ['KcapError', 'check_choice', 'atomic_write', 'atomic_dir', 'save_json', 'write_jsonl', 'read_jsonl', 'prefetch',
+           'set_seed', 'from_dict', 'load_yaml', 'save_yaml', 'korean_font']
 
 # %% ../nbs/00_core.ipynb #05a20d15
 class KcapError(Exception):
@@ -101,6 +102,32 @@ def read_jsonl(
             if torn_tail and i == len(lines): break
             raise KcapError(f'{path}:{i}: not valid JSON ({e.msg})') from None
     return rows
+
+# %% ../nbs/00_core.ipynb #ef316d9b
+def prefetch(
+    fn:Callable,                 # called as fn(item), in a worker thread
+    items:Iterable,
+    workers:int=2,               # threads; 0 or 1: fn runs in the caller's thread, one item at a time
+    ahead:int|None=None,         # calls started but not yet consumed, at most (default 2 * workers)
+    catch:tuple=(KcapError,),    # exceptions returned as the item's error; any other one is raised
+)->Iterator[tuple[Any, Any, BaseException|None]]:  # (item, fn(item), None) or (item, None, error), in input order
+    "Run `fn` over `items` in a few threads ahead of the consumer, yielding results in input order."
+    it = iter(items)
+    def call(f):
+        try: return f(), None
+        except catch as e: return None, e
+    if workers <= 1:
+        for x in it: yield (x, *call(lambda: fn(x)))
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix='kcap-prefetch') as ex:
+        q = collections.deque((x, ex.submit(fn, x)) for x in itertools.islice(it, max(1, ahead or 2 * workers)))
+        try:
+            while q:
+                x, fut = q.popleft()
+                for nxt in itertools.islice(it, 1): q.append((nxt, ex.submit(fn, nxt)))
+                yield (x, *call(fut.result))
+        finally:
+            for _, fut in q: fut.cancel()
 
 # %% ../nbs/00_core.ipynb #c7e9f317
 def set_seed(seed:int)->None:

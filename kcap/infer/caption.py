@@ -4,7 +4,7 @@
 
 # %% ../../nbs/60_infer.caption.ipynb #b8cd37c8
 from __future__ import annotations
-import argparse, dataclasses, json, os, sys
+import argparse, dataclasses, itertools, json, os, sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import torch
 from peft import PeftModel
 from tqdm import tqdm
-from ..core import KcapError, atomic_dir, check_choice, from_dict, read_jsonl, save_json, write_jsonl
+from ..core import KcapError, atomic_dir, check_choice, from_dict, prefetch, read_jsonl, save_json, write_jsonl
 from ..config import SAMPLINGS, GenerateConfig
 from ..data.video import VideoDecodeError, load_frames
 from ..llm.tokenization import suggest_max_new_tokens
@@ -224,24 +224,27 @@ def caption_videos(
     report:Callable|None=None,                  # called as report(path, reason) for every skipped video
     progress:bool=False,                        # a tqdm bar on stderr (shown on a terminal only)
     on_batch:Callable|None=None,                # called with each batch's rows as soon as they exist (kcap caption saves them)
+    workers:int=2,                              # threads decoding the next batch while the model generates (0: none)
 )->tuple[list[dict], list[tuple[Path, str]]]:   # rows {"id", "caption", "video"}, and the skipped (path, reason)
     "Caption video files batch by batch; unreadable videos are reported, counted and skipped."
     check_choice('sampling', sampling, SAMPLINGS)
     gen = generate_config(gen, processor.tokenizer)
     rows, failed, paths = [], [], [Path(p) for p in paths]
     bar = tqdm(total=len(paths), unit='video', file=sys.stderr, disable=None if progress else True)
+    def load(p):
+        f = load_frames(p, processor.frames, strategy=sampling)
+        if len(f) != processor.frames:
+            raise KcapError(f'{len(f)} frames decoded, the model takes {processor.frames} (sampling {sampling!r})')
+        return f
+    # OSError: an unreadable file (permissions, I/O error, removed meanwhile)
+    loads = prefetch(load, paths, workers=workers, ahead=max(gen.batch_size, 2 * workers), catch=(KcapError, OSError))
     for i in range(0, len(paths), gen.batch_size):
         ok, frames = [], []
-        for p in paths[i:i + gen.batch_size]:
-            try:
-                f = load_frames(p, processor.frames, strategy=sampling)
-                if len(f) != processor.frames:
-                    raise KcapError(f'{len(f)} frames decoded, the model takes {processor.frames} (sampling {sampling!r})')
-                ok.append(p); frames.append(f)
-            except (KcapError, OSError) as e:       # OSError: unreadable file (permissions, I/O error, removed meanwhile)
-                reason = e.reason if isinstance(e, VideoDecodeError) else str(e)
-                failed.append((p, reason))
-                if report is not None: report(p, reason)
+        for p, f, e in itertools.islice(loads, gen.batch_size):
+            if e is None: ok.append(p); frames.append(f); continue
+            reason = e.reason if isinstance(e, VideoDecodeError) else str(e)
+            failed.append((p, reason))
+            if report is not None: report(p, reason)
         if frames:
             caps = generate_captions(model, processor, videos=frames, gen=gen, batch_size=len(frames))
             new = [{'id': p.stem, 'caption': c, 'video': str(p)} for p, c in zip(ok, caps)]
@@ -274,6 +277,7 @@ def caption_cli(argv:list[str])->int:
     ap.add_argument('--max-new-tokens', type=int, help='default: sized from the tokenizer for ~575-character captions')
     ap.add_argument('--device', help="default: 'cuda' if available, else 'cpu'")
     ap.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'], help='default: as saved')
+    ap.add_argument('--workers', type=int, default=2, help='threads decoding the next batch while the model generates (default 2; 0: none)')
     a = ap.parse_args(argv)
     say = lambda msg: tqdm.write(f'kcap caption: {msg}', file=sys.stderr)   # keeps a progress bar intact
     try:
@@ -297,8 +301,8 @@ def caption_cli(argv:list[str])->int:
             def save(batch):
                 fh.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in batch)); fh.flush(); os.fsync(fh.fileno())
             save(list(kept.values()))
-            new, failed = caption_videos(model, proc, todo, gen, sampling, report=report, progress=True, on_batch=save)
-    else: new, failed = caption_videos(model, proc, todo, gen, sampling, report=report, progress=True)
+            new, failed = caption_videos(model, proc, todo, gen, sampling, report=report, progress=True, on_batch=save, workers=a.workers)
+    else: new, failed = caption_videos(model, proc, todo, gen, sampling, report=report, progress=True, workers=a.workers)
     by = dict(kept, **{r['video']: r for r in new})
     rows = [by[str(f)] for f in files if str(f) in by]                  # in the order of the input, as a single run writes it
     if a.out:

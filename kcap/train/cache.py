@@ -4,14 +4,14 @@
 
 # %% ../../nbs/43_train.cache.ipynb #8916032d
 from __future__ import annotations
-import hashlib, json, os, time
+import hashlib, itertools, json, os, time
 from pathlib import Path
 from typing import Callable, Iterable
 import torch
 from safetensors import safe_open
 from safetensors.torch import save
 from fastcore.basics import patch
-from ..core import KcapError, atomic_write, save_json
+from ..core import KcapError, atomic_write, prefetch, save_json
 
 # %% auto #0
 __all__ = ['video_features', 'project_features', 'embeds_from_features', 'clip_key', 'FeatureCache', 'fill_cache']
@@ -119,6 +119,7 @@ def fill_cache(
     clips:Iterable[tuple[str, Callable]],  # (key, load) pairs; load() -> (T, 3, H, W) normalized pixels
     batch_size:int=8,
     shard_size:int=256,             # clips per shard file
+    workers:int=2,                  # threads decoding the next clips while the model runs (0: in the caller's thread)
 )->dict:                            # {'computed', 'reused', 'failed': [(key, reason)], 'seconds'}
     "Compute and store the features of every clip not yet in `cache`."
     t0, todo, reused, failed, pending = time.perf_counter(), [], 0, [], {}
@@ -126,11 +127,12 @@ def fill_cache(
         if key in cache: reused += 1
         else: todo.append((key, load))
     dev = next(model.parameters()).device
+    loads = prefetch(lambda kl: kl[1](), todo, workers=workers, ahead=max(batch_size, 2 * workers))
     for i in range(0, len(todo), batch_size):
         keys, px = [], []
-        for key, load in todo[i:i+batch_size]:
-            try: px.append(load()); keys.append(key)
-            except KcapError as e: failed.append((key, str(e)))
+        for (key, _), p, e in itertools.islice(loads, min(batch_size, len(todo) - i)):
+            if e is None: px.append(p); keys.append(key)
+            else: failed.append((key, str(e)))
         if not px: continue
         feats = video_features(model, torch.stack(px).to(dev))
         pending.update({k: v for k, v in zip(keys, feats)})

@@ -41,7 +41,7 @@ __all__ = ['TINY_SPECIAL', 'TRAINABLE_FILE', 'COMPLETE_FILE', 'STAGES', 'load_sp
 def load_splits(
     data:str|Path,            # a dataset folder (AI-Hub labels + videos, or `kcap synth` output) or a manifest JSONL
     seed:int=0,               # seed of the split when the data has none
-    workers:int=2,            # processes probing the videos
+    workers:int=2,            # threads probing the videos
 )->tuple[dict, object]:       # ({'train': [...], 'val': [...], 'test': [...], 'novel': [...]}, ManifestReport or None)
     "Validated samples per split: a synthetic set's splits.json or the manifest's split field, else a seeded grouped split."
     data = Path(data); report = None
@@ -133,13 +133,14 @@ def cache_features(
     cache:FeatureCache,
     sampling:str='uniform',          # frame sampling (kcap.data.video)
     batch_size:int=16,
+    workers:int=2,                   # threads decoding the next clips while the encoder runs
 )->tuple[list, list, dict]:          # (samples kept, their cache keys, fill_cache's report)
     "Compute the features of every clip not yet cached; clips that fail to decode are reported and dropped."
     def loader(s):
         return lambda: frames_to_pixels(load_frames(s.video, processor.frames, strategy=sampling),
                                         processor.image_size, processor.mean, processor.std, processor.resize)
     keys = [clip_key(s.id, s.video) for s in samples]
-    rep = fill_cache(model, cache, [(k, loader(s)) for k, s in zip(keys, samples)], batch_size=batch_size)
+    rep = fill_cache(model, cache, [(k, loader(s)) for k, s in zip(keys, samples)], batch_size=batch_size, workers=workers)
     bad = {k for k, _ in rep['failed']}
     kept = [(s, k) for s, k in zip(samples, keys) if k not in bad]
     return [s for s, _ in kept], [k for _, k in kept], rep
@@ -432,7 +433,7 @@ class _Run:
             self.cache = FeatureCache(root, feature_namespace(cfg, self.processor))
             self.keys, self.failed = {}, []
             for k in SPLITS:
-                kept, keys, rep = cache_features(base, self.processor, self.splits[k], self.cache, cfg.data.sampling)
+                kept, keys, rep = cache_features(base, self.processor, self.splits[k], self.cache, cfg.data.sampling, workers=workers)
                 self.splits[k], self.keys[k] = kept, keys; self.failed += rep['failed']
             self.times['data_and_features'] = time.perf_counter() - t
         for k, why in self.failed: print(f'kcap train: skipped clip {k}: {why}', file=sys.stderr)
@@ -588,7 +589,7 @@ def train(
     out:str|Path,              # run folder
     stage:str='all',           # '1', '2' or 'all' (stage 0 runs with 1 when enabled)
     resume:bool=False,         # continue a run in `out`: finished stages are kept, an interrupted one resumes
-    workers:int=2,             # processes validating the videos
+    workers:int=2,             # threads checking and decoding the videos
 )->dict:                       # summary: per-stage info, final metrics (main process), seconds
     "The LLaVA 2-stage recipe end to end: data -> feature cache -> (stage 0) -> stage 1 -> stage 2 -> captioner -> evaluation."
     check_choice('stage', str(stage), STAGES); stage = str(stage)
@@ -636,7 +637,7 @@ def train_cli(argv:list[str])->int:
     ap.add_argument('--out', default='runs/kcap', help='run folder (default runs/kcap)')
     ap.add_argument('--stage', default='all', choices=STAGES)
     ap.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
-    ap.add_argument('--workers', type=int, default=2, help='processes validating the videos')
+    ap.add_argument('--workers', type=int, default=2, help='threads checking the videos and decoding them for the feature cache (default 2; more on a many-core machine)')
     a = ap.parse_args(argv)
     s = train(load_config(a.config), a.data, a.out, stage=a.stage, resume=a.resume, workers=a.workers)
     if int(os.environ.get('RANK', '0')) == 0: print(_line(s))
