@@ -110,7 +110,7 @@ FIRST_CALL = "from kcap.eval.meteor import _kernel_matches; _kernel_matches([('a
 def kernel_rows(rows):
     "The numba kernel's one-time costs, each on its own row (not counted in the kcap column)."
     if not kmeteor._KERNEL:
-        rows.append(('-', 'numba kernel: off (numba missing or KCAP_NO_NUMBA set): numpy lockstep', 0.0, None, None)); return
+        rows.append(('-', 'numba kernel: off (numba missing or KCAP_NO_NUMBA set): scalar beam search, pair by pair', 0.0, None, None)); return
     _, t = timed(lambda: exec(FIRST_CALL, {}))
     hit = sum(kmeteor._beam_kernel.stats.cache_hits.values()) > 0
     rows.append(('-', f"numba kernel: first call in this process ({'loaded from cache' if hit else 'compiled, cache was empty'})", t, None, None))

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Mapping, Sequence
 import numpy as np
 from ..core import KcapError
-from .meteor import meteor_params, meteor_segment_stats_batch, meteor_from_stats, meteor_pool
+from .meteor import meteor_params, meteor_segment_stats_batch, meteor_from_stats_batch, meteor_pool
 from .nltk_meteor import nltk_meteor
 from .protocols import get_protocol, protocol_tokens, score_protocol
 from .stats import paired_bootstrap
@@ -83,16 +83,16 @@ def _proxy_rank(ht:list, rt:list, cands:dict, names:list, alpha:float=0.9)->list
     return list(np.argsort(-score, kind='stable'))
 
 def _constant_scores(hs:list, rt:list, keeps:list, params, chunk:int=4096)->list[float]:
-    "Pooled METEOR 1.5 score of each constant hypothesis `hs[c]` over the videos `keeps[c]`, aligned in lockstep batches of about `chunk` pairs."
-    out, c0 = [], 0
+    "Pooled METEOR 1.5 score of each constant hypothesis `hs[c]` over the videos `keeps[c]`, aligned in batches of about `chunk` pairs."
+    pooled, c0 = [], 0
     while c0 < len(hs):
         c1, n = c0 + 1, len(keeps[c0])
         while c1 < len(hs) and n + len(keeps[c1]) <= chunk: n += len(keeps[c1]); c1 += 1
         cs = range(c0, c1)
         S = meteor_segment_stats_batch([hs[c] for c in cs for _ in keeps[c]], [rt[v] for c in cs for v in keeps[c]], params)
-        out += [meteor_from_stats(meteor_pool(s), params) for s in np.split(S, np.cumsum([len(keeps[c]) for c in cs])[:-1])]
+        pooled += [meteor_pool(s) for s in np.split(S, np.cumsum([len(keeps[c]) for c in cs])[:-1])]
         c0 = c1
-    return out
+    return meteor_from_stats_batch(np.reshape(pooled, (-1, 23)), params).tolist()
 
 @functools.lru_cache(maxsize=16)
 def _constant_baseline(refs:tuple, protocol:str, pool:tuple|None, max_pool:int, seed:int, exact_top:int|None)->dict:

@@ -95,7 +95,7 @@ def score_protocol(
     if p.implementation == 'nltk':
         return Scored(p.name, np.array([nltk_meteor(rs, h) for h, rs in zip(H, ref_tokens)]))
     mp = meteor_params(p.lang)
-    stats = meteor_segment_stats_batch(H, ref_tokens, mp)          # every (hyp, ref) pair in one lockstep batch
+    stats = meteor_segment_stats_batch(H, ref_tokens, mp)          # every (hyp, ref) pair aligned in one batch
     seg = meteor_from_stats_batch(stats, mp)
     pool = stats.copy()
     pool[(pool[:, 21] == pool[:, 0]) & (pool[:, 22] == pool[:, 1]) & (pool[:, 20] == 1), 20] = 0   # the jar's pooling
