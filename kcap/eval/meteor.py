@@ -15,8 +15,8 @@ from ..core import KcapError, check_choice
 # %% auto #0
 __all__ = ['METEOR_PARAMS', 'FUNCTION_WORDS', 'MeteorParams', 'meteor_params', 'meteor_normalize', 'meteor_words', 'java_hash',
            'align_exact', 'align_batch', 'meteor_stats', 'meteor_from_stats', 'meteor_from_stats_batch',
-           'meteor_stats_batch', 'meteor_segment_stats', 'meteor_segment_stats_batch', 'meteor_pool', 'meteor_corpus',
-           'meteor', 'meteor_jar_path', 'meteor_jar']
+           'meteor_stats_batch', 'meteor_segment_stats', 'meteor_segment_stats_batch', 'meteor_pool_rows',
+           'meteor_pool', 'meteor_corpus', 'meteor', 'meteor_jar_path', 'meteor_jar']
 
 # %% ../../nbs/50_eval.meteor.ipynb #ed7d6352
 @dataclasses.dataclass(frozen=True)
@@ -490,12 +490,15 @@ def meteor_segment_stats_batch(
     o = np.lexsort((np.arange(len(sc)), -sc, seg))                   # per segment: best score, then the first reference
     return S[o[np.unique(seg[o], return_index=True)[1]]]
 
+def meteor_pool_rows(stats:Sequence[np.ndarray])->np.ndarray:   # (N, 23): what each segment adds to the jar's sum
+    "Segment statistics as the jar pools them: a perfectly matched segment (all words, one chunk) adds no chunk."
+    S = np.array(stats, np.float64).reshape(-1, 23)
+    S[(S[:, 21] == S[:, 0]) & (S[:, 22] == S[:, 1]) & (S[:, 20] == 1), 20] = 0
+    return S
+
 def meteor_pool(stats:Sequence[np.ndarray])->np.ndarray:
-    "Sum segment statistics as the jar does: a perfectly matched segment (all words, one chunk) adds no chunk."
-    S = np.asarray(stats, np.float64).reshape(-1, 23)
-    perfect = (S[:, 21] == S[:, 0]) & (S[:, 22] == S[:, 1]) & (S[:, 20] == 1)
-    total = S.sum(0); total[20] -= perfect.sum()                      # integer counts: exact in float64
-    return total
+    "Sum segment statistics as the jar does (`meteor_pool_rows`, summed; integer counts, exact in float64)."
+    return meteor_pool_rows(stats).sum(0)
 
 def meteor_corpus(
     hyps:Sequence[Sequence[str]],               # hypothesis words per segment

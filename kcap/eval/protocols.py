@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 from ..core import KcapError, check_choice
 from .meteor import meteor_params, meteor_words, meteor_segment_stats_batch, meteor_from_stats, MeteorParams
-from .meteor import meteor_from_stats_batch
+from .meteor import meteor_from_stats_batch, meteor_pool_rows
 from .nltk_meteor import nltk_meteor
 from .tokenize import kiwi_tokens, coco_tokenize
 
@@ -97,6 +97,4 @@ def score_protocol(
     mp = meteor_params(p.lang)
     stats = meteor_segment_stats_batch(H, ref_tokens, mp)          # every (hyp, ref) pair aligned in one batch
     seg = meteor_from_stats_batch(stats, mp)
-    pool = stats.copy()
-    pool[(pool[:, 21] == pool[:, 0]) & (pool[:, 22] == pool[:, 1]) & (pool[:, 20] == 1), 20] = 0   # the jar's pooling
-    return Scored(p.name, seg, pool)
+    return Scored(p.name, seg, meteor_pool_rows(stats))
