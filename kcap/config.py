@@ -4,10 +4,11 @@
 
 # %% ../nbs/01_config.ipynb #c5056829
 from __future__ import annotations
-import dataclasses, re
+import dataclasses, math, re
+import yaml
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import KcapError, check_choice, from_dict, load_yaml, save_yaml
+from .core import KcapError, check_choice, from_dict, save_yaml
 from .vlm.registry import ModelSpec, TinySpec
 
 # %% auto #0
@@ -45,11 +46,22 @@ def _num(obj, owner:str, name:str, integer:bool=False, zero:bool=False, below_on
         try: v = float(v)
         except ValueError: pass
     ok = isinstance(v, int if integer else (int, float)) and not isinstance(v, bool)
-    ok = ok and (v >= 0 if zero or below_one else v > 0) and (v < 1 if below_one else True)
+    ok = ok and math.isfinite(v) and (v >= 0 if zero or below_one else v > 0) and (v < 1 if below_one else True)
     if not ok:
         want = 'a number in [0, 1)' if below_one else f"a {'non-negative' if zero else 'positive'} {'integer' if integer else 'number'}"
-        raise KcapError(f'{owner}.{name}: expected {want}, got {getattr(obj, name)!r}')
+        raise KcapError(f"{owner + '.' if owner else ''}{name}: expected {want}, got {getattr(obj, name)!r}")
     setattr(obj, name, v)
+
+_TYPES = {'bool': (bool,), 'str': (str,), 'str|None': (str, type(None))}
+
+def _types(obj, owner:str):
+    "Check the `bool` and `str` fields of dataclass `obj`: YAML's quoted 'no' or a bare 5 there is an error, not a truthy value."
+    for f in dataclasses.fields(obj):   # f.type: a string under `from __future__ import annotations`, else the type
+        t = f.type if isinstance(f.type, str) else f.type.__name__ if isinstance(f.type, type) else str(f.type)
+        v, want = getattr(obj, f.name), _TYPES.get(t.replace(' ', ''))
+        if want and not isinstance(v, want):
+            what = 'true or false' if want == (bool,) else 'a string' + (' or null' if type(None) in want else '')
+            raise KcapError(f"{owner + '.' if owner else ''}{f.name}: expected {what}, got {v!r}")
 
 @dataclass
 class DataConfig:
@@ -63,6 +75,7 @@ class DataConfig:
     num_workers:int=0                 # DataLoader workers
 
     def __post_init__(self):
+        _types(self, 'data')
         check_choice('data.sampling', self.sampling, SAMPLINGS)
         check_choice('data.resize', self.resize, RESIZES)
         if self.frame_size is not None: _num(self, 'data', 'frame_size', integer=True)
@@ -91,6 +104,7 @@ class AdapterConfig:
     double_quant:bool=True            # QLoRA: quantize the quantization constants too
 
     def __post_init__(self):
+        _types(self, 'lora')
         check_choice('lora.mode', self.mode, LORA_MODES)
         check_choice('lora.bias', self.bias, ('none', 'all', 'lora_only'))
         check_choice('lora.quant_type', self.quant_type, ('nf4', 'fp4'))
@@ -134,9 +148,10 @@ class StageConfig:
     grad_checkpointing:bool=True      # recompute LLM activations in backward (less memory, ~30% slower)
     scale_lr:bool=True                # lr x effective batch / 16
     enabled:bool=True                 # run this stage in `--stage all`
+    section = 'stage2'                # the YAML key errors name (a class attribute, not a field)
 
     def __post_init__(self):
-        n = type(self).__name__.lower().replace('config', '')
+        n = self.section; _types(self, n)
         for f in ('lr', 'epochs'): _num(self, n, f)
         for f in ('weight_decay', 'max_grad_norm', 'eta_min', 'adam_eps'): _num(self, n, f, zero=True)
         for f in ('batch_size', 'grad_accum'): _num(self, n, f, integer=True)
@@ -157,6 +172,7 @@ class StageConfig:
 @dataclass
 class Stage1Config(StageConfig):
     "Stage 1 (projector only): the same fields with LLaVA's stage-1 defaults."
+    section = 'stage1'
     lr:float=1e-3
     epochs:float=1
     warmup_ratio:float=0.1
@@ -164,6 +180,7 @@ class Stage1Config(StageConfig):
 @dataclass
 class Stage0Config(StageConfig):
     "Stage 0 (tiny random LLMs only, off by default): text warm-up of the whole LLM on the training captions."
+    section = 'stage0'
     enabled:bool=False
     lr:float=3e-3
     epochs:float=10
@@ -185,10 +202,12 @@ class EvalConfig:
     grounding_gap:bool=True           # at the end, METEOR with videos shuffled across samples
 
     def __post_init__(self):
-        if not isinstance(self.protocol, str) or not self.protocol:
-            raise KcapError(f'eval.protocol: expected a protocol name, got {self.protocol!r}')
-        if not isinstance(self.report_protocols, list) or not all(isinstance(p, str) and p for p in self.report_protocols):
+        from kcap.eval.protocols import PROTOCOLS   # here, not at import: it loads the METEOR code
+        _types(self, 'eval')
+        check_choice('eval.protocol', self.protocol, PROTOCOLS)
+        if not isinstance(self.report_protocols, list):
             raise KcapError(f'eval.report_protocols: expected a list of protocol names, got {self.report_protocols!r}')
+        for p in self.report_protocols: check_choice('eval.report_protocols', p, PROTOCOLS)
         _num(self, 'eval', 'every_epochs', integer=True); _num(self, 'eval', 'patience', integer=True, zero=True)
         _num(self, 'eval', 'min_unique_ratio', zero=True)
         if self.min_unique_ratio > 1: raise KcapError(f'eval.min_unique_ratio: expected a number in [0, 1], got {self.min_unique_ratio}')
@@ -210,6 +229,7 @@ class GenerateConfig:
     batch_size:int=4                  # clips per generate call
 
     def __post_init__(self):
+        _types(self, 'generate')
         if self.max_new_tokens is not None: _num(self, 'generate', 'max_new_tokens', integer=True)
         for f in ('num_beams', 'batch_size'): _num(self, 'generate', f, integer=True)
         _num(self, 'generate', 'no_repeat_ngram_size', integer=True, zero=True)
@@ -237,6 +257,7 @@ class RunConfig:
     keep_checkpoints:int=2            # most recent step checkpoints kept (the best is always kept)
 
     def __post_init__(self):
+        _types(self, 'run')
         _num(self, 'run', 'log_every_steps', integer=True)
         _num(self, 'run', 'save_every_steps', integer=True, zero=True)
         _num(self, 'run', 'keep_checkpoints', integer=True)
@@ -261,6 +282,12 @@ class KcapConfig:
     run:RunConfig=field(default_factory=RunConfig)
 
     def __post_init__(self):
+        for f in dataclasses.fields(self):     # a section given as `data: 5` reaches here unbuilt (from_dict recurses into mappings)
+            v, cls = getattr(self, f.name), f.default_factory if isinstance(f.default_factory, type) else None
+            if cls is None or isinstance(v, cls): continue
+            if v is not None: raise KcapError(f'{f.name}: expected a mapping of {cls.__name__} fields, got {v!r}')
+            setattr(self, f.name, cls())       # `data:` with every key commented out (YAML null): the defaults
+        _types(self, ''); _num(self, '', 'seed', integer=True, zero=True)
         if self.gpu_tier is not None:
             tier = GPU_TIERS[check_choice('gpu_tier', self.gpu_tier, GPU_TIERS)]
             for st in ('stage0', 'stage1', 'stage2')[0 if self.stage0.enabled else 1:]:
@@ -280,13 +307,28 @@ class KcapConfig:
         return self.tiny_spec if self.tiny else False
 
 # %% ../nbs/01_config.ipynb #ae8f0195
+class _UniqueKeyLoader(yaml.SafeLoader):
+    "PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the last silently)."
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for k, _ in node.value:
+            key = self.construct_object(k, deep=deep)
+            if key in seen: raise yaml.constructor.ConstructorError('while reading a mapping', node.start_mark, f'duplicate key {key!r}', k.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
 def load_config(
     path:str|Path,   # a YAML file following `KcapConfig`
 )->KcapConfig:
     "Read and validate a kcap YAML config; every error names the file."
     path = Path(path)
     if not path.exists(): raise KcapError(f'{path}: config file not found')
-    try: return load_yaml(KcapConfig, path)
+    if not path.is_file(): raise KcapError(f'{path}: not a file (expected a YAML config file)')
+    try: d = yaml.load(path.read_bytes().decode('utf-8'), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); save the config as UTF-8') from None
+    except yaml.YAMLError as e: raise KcapError(f'{path}: not valid YAML ({e})') from None
+    if d is None: raise KcapError(f"{path}: empty config (no keys); for the default recipe write at least one key, e.g. `name: default`")
+    try: return from_dict(KcapConfig, d, where=str(path))
     except KcapError as e:
         msg = str(e)
         raise KcapError(msg if msg.startswith(str(path)) else f'{path}: {msg}') from None

@@ -253,8 +253,10 @@ def plan_cli(argv:list[str])->int:
     ap = argparse.ArgumentParser(prog='kcap plan', description='Parameters, visual tokens and estimated training memory of kcap configs.')
     ap.add_argument('configs', nargs='+', help='YAML config file(s)')
     ap.add_argument('--json', action='store_true', help='print JSON instead of a table')
-    a = ap.parse_args(argv)
-    plans = {c: plan(c) for c in a.configs}
+    try: a = ap.parse_args(argv)
+    except SystemExit as e: return int(e.code or 0)
+    try: plans = {c: plan(c) for c in a.configs}
+    except KcapError as e: print(f'kcap plan: error: {e}', file=sys.stderr); return 2   # a bad config is a usage error
     if a.json: print(json.dumps(plans[a.configs[0]] if len(plans) == 1 else plans, ensure_ascii=False, indent=2))
     else: print('\n\n'.join(format_plan(p) for p in plans.values()))
     return 0
