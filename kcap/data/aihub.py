@@ -125,7 +125,8 @@ class Problem:
 PROBLEM_KINDS = {'invalid_json': 'unreadable or invalid JSON label', 'empty_caption': 'empty or missing caption',
                  'missing_video': 'video not found', 'duplicate_id': 'duplicate id', 'unreadable_video': 'video cannot be decoded'}
 WARNING_KINDS = {'pyav_fallback': 'decoded by PyAV only (decord rejects it)', 'non_utf8_label': 'label not in UTF-8',
-                 'duration_mismatch': 'label duration differs from the video', 'filename_mismatch': 'label filename not found; matched by stem'}
+                 'duration_mismatch': 'label duration differs from the video', 'filename_mismatch': 'label filename not found; matched by stem',
+                 'group_missing': 'the given group key gave no group; grouped by id'}
 
 # %% ../../nbs/04_data.aihub.ipynb #c5db99b9
 @dataclasses.dataclass
@@ -185,6 +186,12 @@ def _category(d:dict, label:Path, root:Path)->tuple[str, str]:
     if folders and len(list(label.parent.glob('*.json'))) == 1 and len(folders) == 1: folders = []  # a per-sample folder
     return (folders[0], folders[1] if len(folders) > 1 else '') if folders else ('unknown', '')
 
+def _group_note(d:dict, sid:str, group_key)->str|None:
+    "Why an explicit string `group_key` gives this label no group (it falls back to the id), or None."
+    if not isinstance(group_key, str) or not group_key: return None
+    if group_key.startswith('re:'): return None if re.search(group_key[3:], sid) else f"group regex '{group_key[3:]}' does not match the id"
+    return None if get_key(d, group_key) not in (None, '') else f'no {group_key!r} in the label'
+
 def _group(d:dict, sid:str, group_key)->str:
     if callable(group_key): return str(group_key(d, sid))
     if isinstance(group_key, str) and group_key.startswith('re:'):
@@ -205,7 +212,10 @@ def _read_one(label:Path, root:Path, index:_Index, key_path, group_key)->tuple[S
     notes = [Problem('non_utf8_label', f, f'label is {enc.upper()}-encoded (read correctly; UTF-8 is recommended)', sid)] if enc == 'cp949' else []
     cap, key = find_caption(d, key_path)
     if not cap:
+        bad = [(k, v) for k in ([key_path] if key_path else CAPTION_KEYS)   # e.g. `"korean": 5`; a dict under `caption` is a layout
+               if (v := get_key(d, k)) is not None and not isinstance(v, str) and (key_path or not isinstance(v, dict))]
         why = (f'caption under {key!r} is empty' if key is not None else
+               f'caption under {bad[0][0]!r} is not a string (got {type(bad[0][1]).__name__})' if bad else
                f'no caption under {key_path!r}' if key_path else f"no caption under any known key ({', '.join(CAPTION_KEYS)})")
         return None, notes + [Problem('empty_caption', f, why, sid)], enc, None
     video, how = _find_video(label, d, root, index)
@@ -217,6 +227,7 @@ def _read_one(label:Path, root:Path, index:_Index, key_path, group_key)->tuple[S
     dur = get_key(d, 'metadata.duration')
     s = Sample(sid, str(video), cap, main, sub, _group(d, sid, group_key), f,
                float(dur) if isinstance(dur, (int, float)) else None, key)
+    if (why := _group_note(d, sid, group_key)): notes.append(Problem('group_missing', f, f'{why}; grouped by its id', sid))
     return s, notes + [Problem('_match', f, how)], enc, key
 
 # %% ../../nbs/04_data.aihub.ipynb #6a5ff394
@@ -231,7 +242,11 @@ def build_manifest(
 )->tuple[list[Sample], ManifestReport]: # (loaded samples, report)
     "Read every label under `root` into `Sample`s; each problem is reported with its file and reason, and its sample skipped."
     root = Path(root); check_choice('backend', backend, ('auto', 'decord', 'pyav'))
-    if not root.is_dir(): raise KcapError(f'{root}: not a folder')
+    if not root.exists(): raise KcapError(f'{root}: no such folder')
+    if not root.is_dir(): raise KcapError(f'{root}: not a folder (expected the dataset folder that holds the labels)')
+    if isinstance(group_key, str) and group_key.startswith('re:'):
+        try: re.compile(group_key[3:])
+        except re.error as e: raise KcapError(f'group key {group_key!r}: not a valid regular expression ({e})') from None
     rep, index = ManifestReport(str(root)), _Index.build(root)
     labels = _label_files(root, [Path(e).resolve() for e in exclude])
     rep.n_labels = len(labels)
@@ -247,6 +262,10 @@ def build_manifest(
         if s.id in seen:
             rep.problems.append(Problem('duplicate_id', s.label, f'id {s.id!r} already used by {seen[s.id]}', s.id)); continue
         seen[s.id] = s.label; samples.append(s)
+    nogroup = {p.file for p in rep.warnings if p.kind == 'group_missing'}
+    if samples and all(s.label in nogroup for s in samples):   # a typo in the key: every sample would be its own group
+        raise KcapError(f'group key {group_key!r} gives none of the {len(samples)} usable labels a group '
+                        f'({next(p.reason for p in rep.warnings if p.kind == "group_missing")}, e.g. {samples[0].label})')
     if check_videos: samples = _check_videos(samples, rep, workers, backend)
     rep.n_loaded = len(samples)
     rep.stats = dataset_stats(samples)
@@ -348,6 +367,8 @@ def _ratios(s:str)->tuple[float, ...]:
     try: r = tuple(float(x) for x in s.split(','))
     except ValueError: raise argparse.ArgumentTypeError(f'expected fractions like 0.8,0.1,0.1, got {s!r}') from None
     if len(r) != 3: raise argparse.ArgumentTypeError(f'expected three fractions (train,val,test), got {s!r}')
+    if any(x < 0 for x in r) or abs(sum(r) - 1) > 1e-6:
+        raise argparse.ArgumentTypeError(f'expected three non-negative fractions that sum to 1 (train,val,test), got {s!r} (sum {sum(r):g})')
     return r
 
 def data_cli(argv:list[str])->int:
@@ -364,14 +385,32 @@ def data_cli(argv:list[str])->int:
     c.add_argument('--no-video-check', action='store_true', help='do not decode videos (only check they exist)')
     try: a = p.parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
-    out = Path(a.out)
-    try: samples, rep = build_manifest(a.dir, key_path=a.key, check_videos=not a.no_video_check, group_key=a.group, workers=a.workers, exclude=(out,))
-    except KcapError as e: print(f'kcap data check: error: {e}', file=sys.stderr); return 1
+    try: return _check(a)
+    except KcapError as e: print(f'kcap data check: error: {e}', file=sys.stderr); return 2   # bad input: a usage error
+
+def _check(a)->int:
+    out, root = Path(a.out), Path(a.dir)
+    if out.exists() and not out.is_dir(): raise KcapError(f'--out {out}: is a file; give a folder for the manifest and the report')
+    try: out.mkdir(parents=True, exist_ok=True)   # before the scan: a bad --out must not cost a long video check
+    except OSError as e: raise KcapError(f'--out {out}: cannot create the folder ({e.strerror})') from None
+    samples, rep = build_manifest(root, key_path=a.key, check_videos=not a.no_video_check, group_key=a.group, workers=a.workers, exclude=(out,))
+    if not rep.n_labels:
+        n_vid = sum(1 for p in root.rglob('*') if p.suffix.lower() in VIDEO_EXTS)
+        raise KcapError(f"{root}: no label files (*.json) (searched {'/, '.join(LABEL_DIRS)}/ where present, else the whole folder)"
+                        + (f'; {n_vid} videos found, but every video needs a JSON label with its caption' if n_vid else ''))
     samples = [s for ss in split_samples(samples, a.split, a.seed).values() for s in ss] if samples else []
     samples.sort(key=lambda s: s.label)
     rep.stats = dataset_stats(samples)
-    write_manifest(samples, out/'manifest.jsonl'); save_json(rep.to_dict(), out/'report.json')
-    with atomic_write(out/'report.md') as f: f.write(rep.to_markdown())
+    try:
+        if samples: write_manifest(samples, out/'manifest.jsonl')   # an empty manifest would replace a good one for nothing
+        save_json(rep.to_dict(), out/'report.json')
+        with atomic_write(out/'report.md') as f: f.write(rep.to_markdown())
+    except OSError as e: raise KcapError(f'--out {out}: cannot write {e.filename or "the report"} ({e.strerror})') from None
     print(f'{a.dir}: {rep.n_loaded} of {rep.n_labels} samples loaded; skipped: {rep.counts() or "none"}; warnings: {rep.counts(True) or "none"}')
+    if not samples:
+        first = rep.problems[0]
+        raise KcapError(f'none of the {rep.n_labels} labels is usable ({rep.counts()}); first: {first.file}: {first.reason}; '
+                        f'see {out/"report.md"}; no manifest written' + (f' ({out/"manifest.jsonl"} of an earlier run is kept)'
+                                                                        if (out/'manifest.jsonl').exists() else ''))
     print(f'wrote {out/"manifest.jsonl"}, {out/"report.json"}, {out/"report.md"}')
-    return 0 if samples else 1
+    return 0
