@@ -4,7 +4,7 @@
 
 # %% ../../nbs/57_eval.report.ipynb #ddf3c582
 from __future__ import annotations
-import argparse, sys
+import argparse, os, sys
 from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -20,11 +20,15 @@ from .tokenize import coco_tokenize
 __all__ = ['evaluate', 'read_captions', 'plot_report', 'eval_cli']
 
 # %% ../../nbs/57_eval.report.ipynb #283232f5
+def _ids(xs:list, k:int=10)->str: return f"{xs[:k]}{f' ... ({len(xs) - k} more)' if len(xs) > k else ''}"
+
 def _check_ids(preds:Mapping, refs:Mapping, where:str='evaluate'):
     missing, extra = sorted(set(refs) - set(preds)), sorted(set(preds) - set(refs))
     if missing or extra:
-        raise KcapError(f'{where}: prediction and reference ids differ: missing predictions for {missing[:20]}'
-                        f'{" ..." if len(missing) > 20 else ""}; predictions without references {extra[:20]}{" ..." if len(extra) > 20 else ""}')
+        parts = ([f'missing predictions for {len(missing)} of {len(refs)} references {_ids(missing)}'] if missing else []) + (
+                 [f'{len(extra)} predictions without references {_ids(extra)}'] if extra else [])
+        hint = '; no id in common: are the two files about the same clips?' if preds and refs and not set(preds) & set(refs) else ''
+        raise KcapError(f"{where}: prediction and reference ids differ: {'; '.join(parts)}{hint}")
     empty = [k for k, v in refs.items() if not v]
     if empty: raise KcapError(f'{where}: ids without reference captions: {empty[:20]}')
 
@@ -60,14 +64,24 @@ def evaluate(
     return out
 
 # %% ../../nbs/57_eval.report.ipynb #feabca1c
+def _input_file(path:str|Path)->Path:
+    "`path` if it is an existing file, else a `KcapError` that says what it is instead."
+    p = Path(path)
+    if not p.is_file(): raise KcapError(f"{p}: {'not a file' if p.exists() else 'file not found'}")
+    return p
+
 def read_captions(
     path:str|Path,           # JSONL file
     multi:bool=False,        # references: allow "captions": [...]
 )->tuple[dict, dict]:        # ({id: caption or [captions]}, {id: category})
     "Read prediction or reference captions from JSONL; errors name the file, line and field."
-    rows, caps, cats, seen = read_jsonl(path), {}, {}, Counter()
+    try: rows, caps, cats, seen = read_jsonl(_input_file(path)), {}, {}, Counter()
+    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); write the JSONL as UTF-8') from None
+    if not rows: raise KcapError(f'{path}: no records (expected one JSON object per line: {{"id": ..., "caption": ...}})')
     for n, row in enumerate(rows, 1):
-        if not isinstance(row, dict) or 'id' not in row: raise KcapError(f'{path}: record {n} has no "id" field')
+        if not isinstance(row, dict):
+            raise KcapError(f'{path}: record {n}: expected a JSON object {{"id": ..., "caption": ...}} per line, got a {type(row).__name__}')
+        if 'id' not in row: raise KcapError(f'{path}: record {n} has no "id" field')
         i = str(row['id']); seen[i] += 1
         if multi and 'captions' in row:
             c = row['captions']
@@ -119,6 +133,14 @@ def _fmt(result:dict)->str:
                  f"distinct-2 {d['distinct_2']:.3f}, self-BLEU-4 {sb}, vocab {d['vocab_size']}")
     return '\n'.join(lines)
 
+def _output_file(path:str, flag:str):
+    "Fail early when `path` cannot become a file: it is a folder, or its folder cannot be made or written."
+    p = Path(path)
+    if p.is_dir(): raise KcapError(f'{flag} {p}: is a folder; give a file name')
+    try: p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise KcapError(f'{flag} {p}: cannot create the folder {p.parent} ({e.strerror})') from None
+    if not os.access(p.parent, os.W_OK): raise KcapError(f'{flag} {p}: the folder {p.parent} is not writable')
+
 def eval_cli(argv:list[str])->int:
     "`kcap eval PRED REF ...`: score caption files under named METEOR protocols."
     ap = argparse.ArgumentParser(prog='kcap eval', description='Score captions under named METEOR protocols, with CI95, '
@@ -133,19 +155,23 @@ def eval_cli(argv:list[str])->int:
     ap.add_argument('--no-ci', action='store_true', help='skip the bootstrap intervals')
     a = ap.parse_args(argv)
     try:
+        for flag, out in (('--json', a.json), ('--plot', a.plot)):
+            if out: _output_file(out, flag)          # before scoring: a bad output path must not cost the run
         preds, _ = read_captions(a.pred); refs, cats = read_captions(a.ref, multi=True)
         pool = None
         if a.baseline_pool:
-            p = Path(a.baseline_pool)
-            if not p.exists(): raise KcapError(f'{p}: baseline pool file not found')
-            pool = (list(read_captions(p)[0].values()) if p.suffix == '.jsonl'
-                    else [l.strip() for l in p.read_text(encoding='utf-8').splitlines() if l.strip()])
+            p = _input_file(a.baseline_pool)
+            try: pool = (list(read_captions(p)[0].values()) if p.suffix == '.jsonl'
+                         else [l.strip() for l in p.read_text(encoding='utf-8').splitlines() if l.strip()])
+            except UnicodeDecodeError as e: raise KcapError(f'{p}: not UTF-8 text (byte {e.start})') from None
         _check_ids(preds, refs, where=f'{a.pred} vs {a.ref}')
         res = evaluate(preds, refs, protocols=tuple(a.protocol or ('coco', 'meteor15-kiwi')), categories=cats or None,
                        ci=not a.no_ci, seed=a.seed, baseline_pool=pool)
         print(_fmt(res))
-        if a.json: save_json(res, a.json); print(f'wrote {a.json}')
-        if a.plot: plot_report(res, preds, a.plot, cats or None); print(f'wrote {a.plot}')
+        try:
+            if a.json: save_json(res, a.json); print(f'wrote {a.json}')
+            if a.plot: plot_report(res, preds, a.plot, cats or None); print(f'wrote {a.plot}')
+        except OSError as e: raise KcapError(f'cannot write {e.filename or "the output"}: {e.strerror}') from None
     except KcapError as e:
         print(f'kcap eval: error: {e}', file=sys.stderr); return 2
     return 0
