@@ -45,5 +45,5 @@ def main(argv:list[str]|None=None)->int:
     cmd = COMMANDS[name]
     fn = getattr(importlib.import_module(cmd.module), cmd.func)
     try: return int(fn(rest) or 0)
-    except KcapError as e:
-        print(f'kcap {name}: error: {e}', file=sys.stderr); return 1
+    except KcapError as e:                      # kcap's errors name what was wrong in the input: exit 2, no traceback
+        print(f'kcap {name}: error: {e}', file=sys.stderr); return 2

@@ -329,12 +329,18 @@ def make_synth_dataset(
     t0, out = time.time(), Path(out)
     w, h = size
     if w < 16 or h < 16 or w % 2 or h % 2: raise KcapError(f'size must be even and at least 16x16 (W, H), got {size}')
+    for k, v, ok in (('n', n, isinstance(n, (int, np.integer)) and n >= 1), ('fps', fps, isinstance(fps, (int, np.integer)) and fps >= 1),
+                     ('seconds', seconds, isinstance(seconds, (int, float)) and 0 < seconds < float('inf'))):
+        if not ok: raise KcapError(f"{k}: expected a positive {'number' if k == 'seconds' else 'integer'}, got {v!r}")
     _check_fracs(val_frac, test_frac, novel_frac)
     n_frames = max(2, round(fps * seconds))
+    if out.exists() and not out.is_dir(): raise KcapError(f'{out}: exists and is not a folder (the output folder of the dataset)')
     if (out/'labels').exists() or (out/'videos').exists():
         if not overwrite: raise KcapError(f'{out} already holds a dataset (labels/ or videos/); pass overwrite=True (--overwrite) to replace it')
         for sub in ('labels', 'videos'): shutil.rmtree(out/sub, ignore_errors=True)
-    for sub in ('labels', 'videos'): (out/sub).mkdir(parents=True, exist_ok=True)
+    try:
+        for sub in ('labels', 'videos'): (out/sub).mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise KcapError(f'{out}: cannot create the output folder ({e.strerror or e})') from None
     x264 = {'preset': preset, 'crf': str(crf), 'x264-params': 'mbtree=0'}  # mbtree: rare byte differences between runs
     if w * h <= 640 * 360: x264['threads'] = '1'                       # tiny clips: threads only add overhead
     fixed = check_choice('wording', wording, WORDINGS) == 'canonical'
@@ -380,7 +386,7 @@ def synth_cli(argv:list[str])->int:
     except SystemExit as e: return int(e.code or 0)
     try: s = make_synth_dataset(a.out, n=a.n, seed=a.seed, size=a.size, fps=a.fps, seconds=a.seconds, workers=a.workers, overwrite=a.overwrite, wording=a.wording,
                                    val_frac=a.val_frac, test_frac=a.test_frac, novel_frac=a.novel_frac)
-    except KcapError as e: print(f'kcap synth: error: {e}', file=sys.stderr); return 1
+    except KcapError as e: print(f'kcap synth: error: {e}', file=sys.stderr); return 2
     print(f"wrote {s['n']} clips ({s['size']}, {s['fps']} fps, {s['n_frames']} frames) to {s['out']} in {s['seconds']} s; "
           f"splits: {s['counts']}")
     return 0

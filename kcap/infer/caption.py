@@ -282,6 +282,7 @@ def caption_cli(argv:list[str])->int:
     say = lambda msg: tqdm.write(f'kcap caption: {msg}', file=sys.stderr)   # keeps a progress bar intact
     try:
         if a.resume and not a.out: raise KcapError('--resume needs --out (the captions of the earlier run are read from it)')
+        if a.out and Path(a.out).is_dir(): raise KcapError(f'--out {a.out}: is a folder; --out names the JSONL file to write')
         files = video_files(a.videos)
         done = _captioned(Path(a.out)) if a.resume else {}
         generate_config(a.preset, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)  # bad values fail before loading

@@ -418,9 +418,12 @@ class _Run:
         self.cfg, self.out, self.resume = cfg, Path(out), resume
         self.state = PartialState(cpu=not torch.cuda.is_available())
         self.main, self.times = self.state.is_main_process, {}
+        if self.out.exists() and not self.out.is_dir(): raise KcapError(f'{self.out}: exists and is not a folder (--out is the run folder)')
         if (self.out/'manifest.jsonl').exists() and not resume:
             raise KcapError(f'{self.out} already holds a kcap run: pass --resume to continue it (finished stages are kept), '
                             'or choose another --out')
+        if resume and not (self.out/'manifest.jsonl').exists() and self.main:   # a restart loop may always pass --resume
+            print(f'kcap train: --resume: no run in {self.out} yet, starting a new one', file=sys.stderr)
         self.state.wait_for_everyone()
         set_seed(cfg.seed)
         with self.state.main_process_first():
