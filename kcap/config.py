@@ -5,10 +5,9 @@
 # %% ../nbs/01_config.ipynb #c5056829
 from __future__ import annotations
 import dataclasses, math, re
-import yaml
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import KcapError, check_choice, from_dict, save_yaml
+from .core import KcapError, check_choice, from_dict, load_yaml, save_yaml
 from .vlm.registry import ModelSpec, TinySpec
 
 # %% auto #0
@@ -307,31 +306,11 @@ class KcapConfig:
         return self.tiny_spec if self.tiny else False
 
 # %% ../nbs/01_config.ipynb #ae8f0195
-class _UniqueKeyLoader(yaml.SafeLoader):
-    "PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the last silently)."
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for k, _ in node.value:
-            key = self.construct_object(k, deep=deep)
-            if key in seen: raise yaml.constructor.ConstructorError('while reading a mapping', node.start_mark, f'duplicate key {key!r}', k.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
 def load_config(
     path:str|Path,   # a YAML file following `KcapConfig`
 )->KcapConfig:
-    "Read and validate a kcap YAML config; every error names the file."
-    path = Path(path)
-    if not path.exists(): raise KcapError(f'{path}: config file not found')
-    if not path.is_file(): raise KcapError(f'{path}: not a file (expected a YAML config file)')
-    try: d = yaml.load(path.read_bytes().decode('utf-8'), Loader=_UniqueKeyLoader)
-    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); save the config as UTF-8') from None
-    except yaml.YAMLError as e: raise KcapError(f'{path}: not valid YAML ({e})') from None
-    if d is None: raise KcapError(f"{path}: empty config (no keys); for the default recipe write at least one key, e.g. `name: default`")
-    try: return from_dict(KcapConfig, d, where=str(path))
-    except KcapError as e:
-        msg = str(e)
-        raise KcapError(msg if msg.startswith(str(path)) else f'{path}: {msg}') from None
+    "Read and validate a kcap YAML config; every error names the file (see `kcap.core.load_yaml`)."
+    return load_yaml(KcapConfig, path, 'config file')
 
 def save_config(cfg:KcapConfig, path:str|Path)->Path:
     "Write a config as YAML (atomically); `load_config` reads it back equal."

@@ -13,7 +13,7 @@ import yaml
 
 # %% auto #0
 __all__ = ['KcapError', 'check_choice', 'atomic_write', 'atomic_dir', 'save_json', 'write_jsonl', 'read_jsonl', 'prefetch',
-           'set_seed', 'from_dict', 'load_yaml', 'save_yaml', 'korean_font']
+           'set_seed', 'from_dict', 'read_yaml', 'load_yaml', 'save_yaml', 'korean_font']
 
 # %% ../nbs/00_core.ipynb #05a20d15
 class KcapError(Exception):
@@ -155,12 +155,35 @@ def _dataclass_type(cls, name):
     t = typing.get_type_hints(cls).get(name)
     return t if dataclasses.is_dataclass(t) else None
 
-def load_yaml(cls, path:str|Path):
-    "Read a YAML file into dataclass `cls` (errors name the file)."
+class _UniqueKeyLoader(yaml.SafeLoader):
+    "PyYAML's safe loader, except that a key repeated in one mapping is an error (PyYAML keeps the last silently)."
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for k, _ in node.value:
+            key = self.construct_object(k, deep=deep)
+            if key in seen: raise yaml.constructor.ConstructorError('while reading a mapping', node.start_mark, f'duplicate key {key!r}', k.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+def read_yaml(
+    path:str|Path,
+    what:str='YAML file',   # what the file is, for the messages ('config file')
+)->Any:                     # the parsed document (None for an empty file)
+    "Parse a YAML file strictly; a missing file, a folder, non-UTF-8 bytes, bad YAML or a repeated key is an error naming the file."
     path = Path(path)
-    try: d = yaml.safe_load(path.read_text(encoding='utf-8')) or {}
+    if not path.exists(): raise KcapError(f'{path}: {what} not found')
+    if not path.is_file(): raise KcapError(f'{path}: not a file (expected a {what})')
+    try: return yaml.load(path.read_bytes().decode('utf-8'), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); save the {what} as UTF-8') from None
     except yaml.YAMLError as e: raise KcapError(f'{path}: not valid YAML ({e})') from None
-    return from_dict(cls, d, where=str(path))
+
+def load_yaml(cls, path:str|Path, what:str='YAML file'):
+    "Read a YAML file into dataclass `cls` (`read_yaml`, then `from_dict`); an empty file is an error; every error names the file."
+    d = read_yaml(path, what)
+    if d is None: raise KcapError(f'{path}: empty {what} (no keys)')
+    try: return from_dict(cls, d, where=str(path))
+    except KcapError as e:                                              # the dataclasses' own checks do not know the file
+        msg = str(e); raise KcapError(msg if msg.startswith(str(path)) else f'{path}: {msg}') from None
 
 def save_yaml(obj, path:str|Path)->Path:
     "Write a dataclass as YAML, atomically."
