@@ -92,9 +92,11 @@ def read_jsonl(
     path:str|Path,
     torn_tail:bool=False,   # a file appended to by a killed writer: drop a last line that is not valid JSON
 )->list[dict]:
-    "Read a JSONL file; a bad line is an error naming the file and the line number."
-    rows = []
-    with open(path, encoding='utf-8') as f: lines = f.read().splitlines()
+    "Read a JSONL file; a missing file, non-UTF-8 bytes or a bad line is an error naming the file (and the line number)."
+    rows, p = [], Path(path)
+    if not p.is_file(): raise KcapError(f"{path}: {'not a file' if p.exists() else 'file not found'}")
+    try: lines = p.read_bytes().decode('utf-8').splitlines()
+    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); write the JSONL as UTF-8') from None
     for i, line in enumerate(lines, 1):
         if not line.strip(): continue
         try: rows.append(json.loads(line))

@@ -75,8 +75,7 @@ def read_captions(
     multi:bool=False,        # references: allow "captions": [...]
 )->tuple[dict, dict]:        # ({id: caption or [captions]}, {id: category})
     "Read prediction or reference captions from JSONL; errors name the file, line and field."
-    try: rows, caps, cats, seen = read_jsonl(_input_file(path)), {}, {}, Counter()
-    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); write the JSONL as UTF-8') from None
+    rows, caps, cats, seen = read_jsonl(path), {}, {}, Counter()       # missing, not UTF-8, bad lines: named errors
     if not rows: raise KcapError(f'{path}: no records (expected one JSON object per line: {{"id": ..., "caption": ...}})')
     for n, row in enumerate(rows, 1):
         if not isinstance(row, dict):
