@@ -33,7 +33,7 @@ def demo_config()->KcapConfig:
         lora=AdapterConfig(mode='lora', r=16, alpha=32, dropout=0.05, target=ALL_LINEAR_TARGETS),
         stage0=Stage0Config(enabled=True, epochs=4, lr=3e-3, **common),
         stage1=Stage1Config(epochs=6, lr=1e-2, **common),
-        stage2=StageConfig(epochs=18, lr=3e-3, **common),
+        stage2=StageConfig(epochs=15, lr=3e-3, **common),
         eval=EvalConfig(every_epochs=3, patience=4),
         generate=GenerateConfig(max_new_tokens=64, batch_size=32, repetition_penalty=1.0),
         run=RunConfig(log_every_steps=10, keep_checkpoints=1))
