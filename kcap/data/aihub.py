@@ -186,21 +186,16 @@ def _category(d:dict, label:Path, root:Path)->tuple[str, str]:
     if folders and len(list(label.parent.glob('*.json'))) == 1 and len(folders) == 1: folders = []  # a per-sample folder
     return (folders[0], folders[1] if len(folders) > 1 else '') if folders else ('unknown', '')
 
-def _group_note(d:dict, sid:str, group_key)->str|None:
-    "Why an explicit string `group_key` gives this label no group (it falls back to the id), or None."
-    if not isinstance(group_key, str) or not group_key: return None
-    if group_key.startswith('re:'): return None if re.search(group_key[3:], sid) else f"group regex '{group_key[3:]}' does not match the id"
-    return None if get_key(d, group_key) not in (None, '') else f'no {group_key!r} in the label'
-
-def _group(d:dict, sid:str, group_key)->str:
-    if callable(group_key): return str(group_key(d, sid))
+def _group(d:dict, sid:str, group_key)->tuple[str, str|None]:
+    "(the label's group, None), or (its id, why) when an explicit `group_key` gives it no group (reported as a warning)."
+    if callable(group_key): return str(group_key(d, sid)), None
     if isinstance(group_key, str) and group_key.startswith('re:'):
         m = re.search(group_key[3:], sid)
-        return (m.group(1) if m.groups() else m.group(0)) if m else sid
+        return ((m.group(1) if m.groups() else m.group(0)), None) if m else (sid, f"group regex '{group_key[3:]}' does not match the id")
     for k in ([group_key] if group_key else ['metadata.source', 'source_video', 'source', 'metadata.source_video']):
         v = get_key(d, k)
-        if v not in (None, ''): return str(v)
-    return sid
+        if v not in (None, ''): return str(v), None
+    return sid, f'no {group_key!r} in the label' if group_key else None
 
 # %% ../../nbs/04_data.aihub.ipynb #ba0b2051
 def _read_one(label:Path, root:Path, index:_Index, key_path, group_key)->tuple[Sample|None, list[Problem], str|None, str|None]:
@@ -225,9 +220,10 @@ def _read_one(label:Path, root:Path, index:_Index, key_path, group_key)->tuple[S
         notes.append(Problem('filename_mismatch', f, f'label names {fn!r}; using {video.name!r} found by its stem', sid))
     main, sub = _category(d, label, root)
     dur = get_key(d, 'metadata.duration')
-    s = Sample(sid, str(video), cap, main, sub, _group(d, sid, group_key), f,
+    group, why = _group(d, sid, group_key)
+    s = Sample(sid, str(video), cap, main, sub, group, f,
                float(dur) if isinstance(dur, (int, float)) else None, key)
-    if (why := _group_note(d, sid, group_key)): notes.append(Problem('group_missing', f, f'{why}; grouped by its id', sid))
+    if why: notes.append(Problem('group_missing', f, f'{why}; grouped by its id', sid))
     return s, notes + [Problem('_match', f, how)], enc, key
 
 # %% ../../nbs/04_data.aihub.ipynb #6a5ff394
