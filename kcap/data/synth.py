@@ -384,9 +384,8 @@ def synth_cli(argv:list[str])->int:
     for k in ('val', 'test', 'novel'): p.add_argument(f'--{k}-frac', type=float, default=0.1, help=f'share of clips in {k} (default 0.1)')
     try: a = p.parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
-    try: s = make_synth_dataset(a.out, n=a.n, seed=a.seed, size=a.size, fps=a.fps, seconds=a.seconds, workers=a.workers, overwrite=a.overwrite, wording=a.wording,
-                                   val_frac=a.val_frac, test_frac=a.test_frac, novel_frac=a.novel_frac)
-    except KcapError as e: print(f'kcap synth: error: {e}', file=sys.stderr); return 2
+    s = make_synth_dataset(a.out, n=a.n, seed=a.seed, size=a.size, fps=a.fps, seconds=a.seconds, workers=a.workers, overwrite=a.overwrite,
+                           wording=a.wording, val_frac=a.val_frac, test_frac=a.test_frac, novel_frac=a.novel_frac)   # KcapError: `kcap` prints it, exit 2
     print(f"wrote {s['n']} clips ({s['size']}, {s['fps']} fps, {s['n_frames']} frames) to {s['out']} in {s['seconds']} s; "
           f"splits: {s['counts']}")
     return 0

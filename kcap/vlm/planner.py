@@ -4,7 +4,7 @@
 
 # %% ../../nbs/16_vlm.planner.ipynb #bb851cc1
 from __future__ import annotations
-import argparse, dataclasses, json, math, sys
+import argparse, dataclasses, json, math
 from pathlib import Path
 import torch
 from torch import nn
@@ -255,8 +255,7 @@ def plan_cli(argv:list[str])->int:
     ap.add_argument('--json', action='store_true', help='print JSON instead of a table')
     try: a = ap.parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
-    try: plans = {c: plan(c) for c in a.configs}
-    except KcapError as e: print(f'kcap plan: error: {e}', file=sys.stderr); return 2   # a bad config is a usage error
+    plans = {c: plan(c) for c in a.configs}             # a bad config: KcapError, which `kcap`'s dispatcher prints (exit 2)
     if a.json: print(json.dumps(plans[a.configs[0]] if len(plans) == 1 else plans, ensure_ascii=False, indent=2))
     else: print('\n\n'.join(format_plan(p) for p in plans.values()))
     return 0
