@@ -4,7 +4,7 @@
 #  2. nbdev_test on every notebook with the default flags (slow/cuda/hub cells skipped);
 #  3. nbdev_proc_nbs: the notebooks process for the docs site (Quarto itself is installed by the
 #     docs workflow on GitHub; it cannot be installed here, so its install check is bypassed);
-#  4. print "notebooks: N passed, N failed".
+#  4. print "notebooks: N passed, N failed", then "test command: PASS" or "test command: FAIL" (every step).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
@@ -56,4 +56,6 @@ rm -rf _proc
 total=${#nbs[@]}
 [ "$test_rc" -ne 0 ] && status=1
 echo "notebooks: $(( total - failed )) passed, ${failed} failed"
+# the last line says whether the whole command passed: steps 1, 1b and 3 can fail while every notebook passes
+[ $status -eq 0 ] && echo "test command: PASS" || echo "test command: FAIL (see the FAIL lines above)"
 exit $status
