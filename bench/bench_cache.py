@@ -43,7 +43,7 @@ from kcap.data.aihub import build_manifest
 from kcap.data.video import load_frames, FrameCache
 from kcap.train.cache import FeatureCache
 from kcap.train.lora import apply_adapters
-from kcap.train.two_stage import (load_splits, tiny_tokenizer, prompt_text, CaptionLM, CaptionCollator, caption_loss, CaptionDataset,
+from kcap.train.two_stage import (load_splits, tiny_tokenizer, prompt_text, CaptionLM, CaptionCollator, caption_loss, caption_logits_to_keep, CaptionDataset,
     cache_features, feature_namespace)
 from kcap.vlm.llava_next_video import add_video_tokens, tiny_model
 from kcap.vlm.processor import VideoCaptionProcessor
@@ -84,7 +84,7 @@ def run_setting(name, data, cfg, split, repeats, tmp, fill_workers=(0, 2)):
     batches = [range(i, min(i + st.batch_size, len(samples))) for i in range(0, len(samples), st.batch_size)]
 
     def step(b, **video):
-        logits = lm(b['input_ids'], b['attention_mask'], **video)
+        logits = lm(b['input_ids'], b['attention_mask'], **video, logits_to_keep=caption_logits_to_keep(b['labels']))
         caption_loss(logits, b['labels']).backward()
         if st.max_grad_norm: torch.nn.utils.clip_grad_norm_(params, st.max_grad_norm)
         opt.step(); opt.zero_grad(set_to_none=True)

@@ -10,8 +10,9 @@ stage-2 compute dtype, loaded 4-bit through `kcap.train.qlora.load_4bit` (the pa
 with NF4 + double quantization, the skip list of the config), and wrapped by `apply_adapter_config` with the config's
 LoRA section, projector trainable, gradient checkpointing as configured. One batch of the config's stage-2 batch size
 is made at the planner's sequence length (`plan_tokens`: visual tokens + prompt + max_caption_tokens, every caption
-token a label), with random frames at the encoder's size. After 2 warm-up steps, `--steps` optimizer steps
-(forward, backward, clip, the config's optimizer) are timed. Printed and written to $OUT/gpu_qlora_check.json when OUT
+token a label), with random frames at the encoder's size. The loss is kcap's training path: `CaptionLM` with logits
+for the caption positions only (`caption_logits_to_keep`) and `caption_loss`. After 2 warm-up steps, `--steps`
+optimizer steps (forward, backward, clip, the config's optimizer) are timed. Printed and written to $OUT/gpu_qlora_check.json when OUT
 is set: peak allocated and reserved GiB (torch.cuda.max_memory_*), the planner's stage-2 total, their ratio,
 seconds per step and tokens per second (batch x sequence / step time).
 
@@ -25,6 +26,7 @@ import torch
 from kcap.config import load_config
 from kcap.train.lora import apply_adapter_config, count_trainable
 from kcap.train.qlora import load_4bit, bits_per_weight
+from kcap.train.two_stage import CaptionLM, caption_logits_to_keep, caption_loss
 from kcap.vlm.llava_next_video import hf_config, model_class, tiny_model
 from kcap.vlm.planner import plan, plan_tokens
 
@@ -83,8 +85,11 @@ def check(path, steps, tiny):
     opt = optimizer(params, cfg.stage2)
     amp = torch.autocast(dev, dtype=dtype, enabled=cuda and dtype != torch.float32)
 
+    lm, k = CaptionLM(vlm), caption_logits_to_keep(b['labels'])
     def step():
-        with amp: loss = vlm(**b).loss
+        with amp:
+            loss = caption_loss(lm(b['input_ids'], b['attention_mask'], pixel_values_videos=b['pixel_values_videos'],
+                                   logits_to_keep=k), b['labels'])
         loss.backward(); torch.nn.utils.clip_grad_norm_(params, cfg.stage2.max_grad_norm)
         opt.step(); opt.zero_grad(set_to_none=True)
         return loss.detach().item()

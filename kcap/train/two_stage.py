@@ -33,9 +33,10 @@ from ..eval.diversity import diversity
 # %% auto #0
 __all__ = ['TINY_SPECIAL', 'TRAINABLE_FILE', 'COMPLETE_FILE', 'STAGES', 'load_splits', 'tiny_tokenizer', 'prompt_text',
            'feature_namespace', 'cache_features', 'CaptionDataset', 'CaptionCollator', 'bag_of_words_prompt',
-           'CaptionLM', 'caption_loss', 'trainable_state', 'load_trainable', 'last_checkpoint', 'KcapTrainer',
-           'training_arguments', 'CaptionEvaluator', 'CollapseGuard', 'JsonlLog', 'run_stage', 'stage0', 'stage1',
-           'stage2', 'merged_model', 'final_evaluation', 'plot_curves', 'train', 'train_cli']
+           'caption_logits_to_keep', 'CaptionLM', 'caption_loss', 'trainable_state', 'load_trainable',
+           'last_checkpoint', 'KcapTrainer', 'training_arguments', 'CaptionEvaluator', 'CollapseGuard', 'JsonlLog',
+           'run_stage', 'stage0', 'stage1', 'stage2', 'merged_model', 'final_evaluation', 'plot_curves', 'train',
+           'train_cli']
 
 # %% ../../nbs/44_train.two_stage.ipynb #621c757d
 def load_splits(
@@ -164,6 +165,7 @@ class CaptionCollator:
         b = self.processor.text_batch([it['caption'] for it in items], padding_side='right')
         if self.text_only: b['input_ids'] = bag_of_words_prompt(b['input_ids'], b['labels'], self.processor)
         else: b['video_features'] = torch.stack([it['video_features'] for it in items])
+        b['logits_to_keep'] = caption_logits_to_keep(b['labels'])
         return b
 
 # %% ../../nbs/44_train.two_stage.ipynb #cf2da145
@@ -184,6 +186,13 @@ def bag_of_words_prompt(
     return ids
 
 # %% ../../nbs/44_train.two_stage.ipynb #158cd35a
+def caption_logits_to_keep(
+    labels:torch.Tensor,   # (B, L), -100 outside the caption
+)->int:                    # k: logits for the last k positions only (0: every position)
+    "From the position that predicts the batch's first caption token to the end: the only logits the loss reads."
+    cols = (labels != -100).any(0).nonzero()
+    return 0 if len(cols) == 0 else min(labels.shape[1], labels.shape[1] - int(cols[0]) + 1)
+
 class CaptionLM(nn.Module):
     "The VLM as the Trainer drives it: text plus cached encoder features (or pixels, or text only) in, logits out."
     def __init__(self, vlm):
@@ -194,20 +203,26 @@ class CaptionLM(nn.Module):
         attention_mask:torch.Tensor,                  # (B, L)
         video_features:torch.Tensor|None=None,        # (B, T, N, C) cached encoder features
         pixel_values_videos:torch.Tensor|None=None,   # (B, T, 3, H, W) pixels (the encoder runs)
-    )->torch.Tensor:                                  # logits (B, L, V)
+        logits_to_keep:int=0,                         # logits for the last k positions only (`caption_logits_to_keep`); 0: all
+    )->torch.Tensor:                                  # logits (B, k or L, V)
+        k = int(logits_to_keep)
         if video_features is not None:
             emb = embeds_from_features(self.vlm, input_ids, video_features)
-            return self.vlm(inputs_embeds=emb, attention_mask=attention_mask).logits
-        return self.vlm(input_ids=input_ids, attention_mask=attention_mask, pixel_values_videos=pixel_values_videos).logits
+            return self.vlm(inputs_embeds=emb, attention_mask=attention_mask, logits_to_keep=k).logits
+        return self.vlm(input_ids=input_ids, attention_mask=attention_mask, pixel_values_videos=pixel_values_videos,
+                        logits_to_keep=k).logits
 
 def caption_loss(
-    logits:torch.Tensor,             # (B, L, V)
+    logits:torch.Tensor,             # (B, k, V): the last k positions' logits (k = L: all of them)
     labels:torch.Tensor,             # (B, L), -100 outside the caption
     num_items_in_batch=None,         # caption tokens in the whole accumulated batch (the Trainer counts them); None: this batch
     label_smoothing:float=0.0,
 )->torch.Tensor:
     "Next-token cross-entropy on the caption tokens: summed, divided by the caption tokens of the accumulated batch."
-    lg, lb = logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(logits.device)
+    k, L = logits.shape[1], labels.shape[1]
+    if k > L or (labels[:, 1:L - k + 1] != -100).any():
+        raise KcapError(f'logits for the last {k} of {L} positions leave out caption tokens: use caption_logits_to_keep(labels)')
+    lg, lb = logits[:, :-1].flatten(0, 1).float(), labels[:, L - k + 1:].flatten().to(logits.device)
     loss = F.cross_entropy(lg, lb, ignore_index=-100, label_smoothing=label_smoothing, reduction='sum')
     n = num_items_in_batch if num_items_in_batch is not None else (lb != -100).sum().clamp(min=1)
     return loss / n

@@ -60,7 +60,8 @@ def plan_tokens(model:nn.Module, cfg:KcapConfig)->dict:
     per_frame = video_tokens_per_frame(model)
     visual = per_frame * cfg.model.frames
     return dict(per_frame=per_frame, per_sample=visual, text=PROMPT_TOKENS + cfg.data.max_caption_tokens,
-                sequence=visual + PROMPT_TOKENS + cfg.data.max_caption_tokens)
+                sequence=visual + PROMPT_TOKENS + cfg.data.max_caption_tokens,
+                scored=cfg.data.max_caption_tokens + 1)   # positions with logits in training (kcap.train.two_stage.caption_logits_to_keep)
 
 # %% ../../nbs/16_vlm.planner.ipynb #4a927192
 _SHARED_INPUT = {'q_proj': 'attn_in', 'k_proj': 'attn_in', 'v_proj': 'attn_in', 'o_proj': 'attn_out',
@@ -101,6 +102,7 @@ def saved_activation_bytes(
     projector_layers:int=2,     # 2: mlp2x_gelu, 1: linear
     frames:int=0,               # frames per sample (checkpointed vision layers keep their inputs)
     adapter_bytes:int=4,        # bytes of the adapter weights' dtype (peft keeps adapters in fp32 by default)
+    scored:int|None=None,       # positions per sample that get logits (kcap: the caption's, plus one); None: all `seq`
 )->dict:                        # bytes autograd saves in one forward, by part
     "Activation bytes saved for backward by a LLaVA-NeXT-Video forward with a frozen encoder and LLM (formula in the text)."
     d, qk, ab = dims, dims['qk_norm'], adapter_bytes
@@ -122,7 +124,7 @@ def saved_activation_bytes(
     out = dict(layers=tokens * d['layers'] * (b * d['H'] if ckpt else layer + extra),
                recompute=tokens * (layer + extra) if ckpt else 0,   # one layer rebuilt at a time in backward (transient)
                other=tokens * (4 * d['H'] + (0 if ckpt else 2 * b * d['head_dim']) + 13),
-               logprobs=tokens * 4 * d['vocab'],
+               logprobs=batch * (seq if scored is None else scored) * 4 * d['vocab'],
                projector=batch * visual * b * (d['vision_hidden'] + (2 * d['H'] if projector_layers == 2 else 0)),
                vision_ckpt=batch * frames * (d['vision_layers'] + 1) * d['vision_tokens'] * d['vision_hidden'] * b if ckpt else 0)
     return out
@@ -165,8 +167,8 @@ def memory_estimate(
     layer0 = [h for h in hits if h[0].startswith(LLM_PREFIX + 'layers.0.')]
     act = saved_activation_bytes(dims, tok['sequence'], tok['per_sample'], st.batch_size, b, st.grad_checkpointing,
                                  layer0 or None, cfg.lora.r, cfg.lora.dropout, 1, mode == 'dora',
-                                 cfg.model.projector_spec.layers, cfg.model.frames)
-    logits = st.batch_size * tok['sequence'] * dims['vocab'] * (b + 4)    # held logits + fp32 grad (log-probs are in act)
+                                 cfg.model.projector_spec.layers, cfg.model.frames, scored=tok['scored'])
+    logits = st.batch_size * tok['scored'] * dims['vocab'] * (b + 4)      # held logits + fp32 grad (log-probs are in act)
     vision = (st.batch_size * cfg.model.frames * dims['vision_tokens'] * b
               * (4 * dims['vision_hidden'] + 2 * dims['vision_intermediate']))   # one frozen encoder layer at a time (assumption)
     saved = sum(x for k, x in act.items() if k != 'recompute')
