@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #aa63fe4a
 from __future__ import annotations
-import collections, contextlib, dataclasses, itertools, json, os, random, shutil, tempfile
+import collections, contextlib, dataclasses, difflib, itertools, json, os, random, shutil, tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -141,15 +141,19 @@ def set_seed(seed:int)->None:
 
 # %% ../nbs/00_core.ipynb #0afd7f7c
 def from_dict(cls, d:dict, where:str='config'):
-    "Build dataclass `cls` from `d`, recursing into dataclass fields; unknown keys are an error."
-    if not isinstance(d, dict): raise KcapError(f'{where}: expected a mapping for {cls.__name__}, got {type(d).__name__}')
+    "Build dataclass `cls` from `d`, recursing into dataclass fields; unknown keys are an error that suggests the closest known key."
+    pre = f'{where}: ' if where else ''
+    if not isinstance(d, dict): raise KcapError(f'{pre}expected a mapping for {cls.__name__}, got {type(d).__name__}')
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - set(fields))
-    if unknown: raise KcapError(f"{where}: unknown key(s) {unknown} for {cls.__name__}; known: {sorted(fields)}")
+    unknown = sorted(set(d) - set(fields), key=str)
+    if unknown:
+        said = [repr(k) + (f' (did you mean {m[0]!r}?)' if (m := difflib.get_close_matches(str(k), fields, 1, 0.6)) else '')
+                for k in unknown]
+        raise KcapError(f"{pre}unknown key(s) {', '.join(said)} for {cls.__name__}; known: {sorted(fields)}")
     kw = {}
     for k, v in d.items():
         sub = _dataclass_type(cls, k)
-        kw[k] = from_dict(sub, v, f'{where}.{k}') if sub is not None and isinstance(v, dict) else v
+        kw[k] = from_dict(sub, v, f'{where}.{k}' if where else k) if sub is not None and isinstance(v, dict) else v
     return cls(**kw)
 
 def _dataclass_type(cls, name):
@@ -183,9 +187,8 @@ def load_yaml(cls, path:str|Path, what:str='YAML file'):
     "Read a YAML file into dataclass `cls` (`read_yaml`, then `from_dict`); an empty file is an error; every error names the file."
     d = read_yaml(path, what)
     if d is None: raise KcapError(f'{path}: empty {what} (no keys)')
-    try: return from_dict(cls, d, where=str(path))
-    except KcapError as e:                                              # the dataclasses' own checks do not know the file
-        msg = str(e); raise KcapError(msg if msg.startswith(str(path)) else f'{path}: {msg}') from None
+    try: return from_dict(cls, d, where='')
+    except KcapError as e: raise KcapError(f'{path}: {e}') from None   # 'FILE: section: what is wrong' 
 
 def save_yaml(obj, path:str|Path)->Path:
     "Write a dataclass as YAML, atomically."

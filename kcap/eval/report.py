@@ -4,7 +4,7 @@
 
 # %% ../../nbs/57_eval.report.ipynb #ddf3c582
 from __future__ import annotations
-import argparse, os, sys
+import argparse, os
 from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -153,24 +153,22 @@ def eval_cli(argv:list[str])->int:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--no-ci', action='store_true', help='skip the bootstrap intervals')
     a = ap.parse_args(argv)
+    # bad input raises KcapError, which `kcap`'s dispatcher prints as one 'kcap eval: error: ...' line (exit 2)
+    for flag, out in (('--json', a.json), ('--plot', a.plot)):
+        if out: _output_file(out, flag)              # before scoring: a bad output path must not cost the run
+    preds, _ = read_captions(a.pred); refs, cats = read_captions(a.ref, multi=True)
+    pool = None
+    if a.baseline_pool:
+        p = _input_file(a.baseline_pool)
+        try: pool = (list(read_captions(p)[0].values()) if p.suffix == '.jsonl'
+                     else [l.strip() for l in p.read_text(encoding='utf-8').splitlines() if l.strip()])
+        except UnicodeDecodeError as e: raise KcapError(f'{p}: not UTF-8 text (byte {e.start})') from None
+    _check_ids(preds, refs, where=f'{a.pred} vs {a.ref}')
+    res = evaluate(preds, refs, protocols=tuple(a.protocol or ('coco', 'meteor15-kiwi')), categories=cats or None,
+                   ci=not a.no_ci, seed=a.seed, baseline_pool=pool)
+    print(_fmt(res))
     try:
-        for flag, out in (('--json', a.json), ('--plot', a.plot)):
-            if out: _output_file(out, flag)          # before scoring: a bad output path must not cost the run
-        preds, _ = read_captions(a.pred); refs, cats = read_captions(a.ref, multi=True)
-        pool = None
-        if a.baseline_pool:
-            p = _input_file(a.baseline_pool)
-            try: pool = (list(read_captions(p)[0].values()) if p.suffix == '.jsonl'
-                         else [l.strip() for l in p.read_text(encoding='utf-8').splitlines() if l.strip()])
-            except UnicodeDecodeError as e: raise KcapError(f'{p}: not UTF-8 text (byte {e.start})') from None
-        _check_ids(preds, refs, where=f'{a.pred} vs {a.ref}')
-        res = evaluate(preds, refs, protocols=tuple(a.protocol or ('coco', 'meteor15-kiwi')), categories=cats or None,
-                       ci=not a.no_ci, seed=a.seed, baseline_pool=pool)
-        print(_fmt(res))
-        try:
-            if a.json: save_json(res, a.json); print(f'wrote {a.json}')
-            if a.plot: plot_report(res, preds, a.plot, cats or None); print(f'wrote {a.plot}')
-        except OSError as e: raise KcapError(f'cannot write {e.filename or "the output"}: {e.strerror}') from None
-    except KcapError as e:
-        print(f'kcap eval: error: {e}', file=sys.stderr); return 2
+        if a.json: save_json(res, a.json); print(f'wrote {a.json}')
+        if a.plot: plot_report(res, preds, a.plot, cats or None); print(f'wrote {a.plot}')
+    except OSError as e: raise KcapError(f'cannot write {e.filename or "the output"}: {e.strerror}') from None
     return 0
