@@ -498,12 +498,23 @@ def stage0(run:_Run)->dict:
     run.finish(d, info)
     return info
 
+def _4bit_if_qlora(cfg:KcapConfig, vlm, st:StageConfig):
+    "QLoRA runs both stages on the 4-bit base (the language model's linears in NF4; the encoder and projector not), as the planner assumes."
+    if cfg.lora.mode != 'qlora': return vlm
+    return load_4bit(vlm, compute_dtype={'bf16': 'bfloat16', 'fp16': 'float16'}.get(st.precision, 'float32'),
+                     quant_type=cfg.lora.quant_type, double_quant=cfg.lora.double_quant, skip=cfg.lora.quant_skip)
+
+def _stage1_model(run:_Run):
+    "Base (4-bit for QLoRA) with only the projector trainable."
+    cfg = run.cfg
+    return apply_adapters(_4bit_if_qlora(cfg, _base_model(cfg, run.tokenizer, run.out), cfg.stage1), 'none', train_projector=True,
+                          gradient_checkpointing=cfg.stage1.grad_checkpointing)
+
 def stage1(run:_Run)->dict:
     "LLaVA stage 1: encoder and LLM frozen, the projector trained (lr 1e-3 by default), best checkpoint by METEOR."
     d = run.out/'stage1'; cfg = run.cfg
     if (info := _done(d)) is not None: return dict(info, skipped=True)
-    vlm = apply_adapters(_base_model(cfg, run.tokenizer, run.out), 'none', train_projector=True,
-                         gradient_checkpointing=cfg.stage1.grad_checkpointing)
+    vlm = _stage1_model(run)
     info = run_stage('stage1', vlm, cfg.stage1, run.processor, run.dataset('train'), run.out, cfg, run.evaluator(), run.resume)
     run.finish(d, info, lambda dest: save_adapters(vlm, dest))   # save_adapters swaps its folder in atomically
     return info
@@ -514,10 +525,7 @@ def _stage2_model(run:_Run):
     s1 = run.out/'stage1'/'final'
     if s1.exists(): vlm = load_adapters(vlm, s1)
     elif cfg.stage1.enabled: raise KcapError(f'{s1}: stage 1 has not finished; run --stage 1 (or all) first, or disable stage1')
-    if cfg.lora.mode == 'qlora':
-        check_4bit_usable()
-        vlm = load_4bit(vlm, compute_dtype='bfloat16' if cfg.stage2.precision == 'bf16' else 'float16' if cfg.stage2.precision == 'fp16' else 'float32',
-                        quant_type=cfg.lora.quant_type, double_quant=cfg.lora.double_quant, skip=cfg.lora.quant_skip)
+    vlm = _4bit_if_qlora(cfg, vlm, cfg.stage2)
     return apply_adapter_config(vlm, cfg.lora, train_projector=True, gradient_checkpointing=cfg.stage2.grad_checkpointing)
 
 def stage2(run:_Run)->dict:
@@ -611,6 +619,7 @@ def train(
 )->dict:                       # summary: per-stage info, final metrics (main process), seconds
     "The LLaVA 2-stage recipe end to end: data -> feature cache -> (stage 0) -> stage 1 -> stage 2 -> captioner -> evaluation."
     check_choice('stage', str(stage), STAGES); stage = str(stage)
+    if cfg.lora.mode == 'qlora': check_4bit_usable()   # before the data and the cache: stop early when 4-bit cannot run here
     t0 = time.perf_counter()
     run = _Run(cfg, data, out, resume, workers)
     info = {}
