@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kcap's test command (`make test`, called by .ci/run). Run from the repo root with the venv on PATH.
 #  1. nbdev_clean and nbdev_export must change nothing (notebooks are the source, committed clean);
+#  1c. tools/check_cells.py: no test cell holds an import;
 #  2. nbdev_test on every notebook with the default flags (slow/cuda/hub cells skipped);
 #  3. nbdev_proc_nbs: the notebooks process for the docs site (Quarto itself is installed by the
 #     docs workflow on GitHub; it cannot be installed here, so its install check is bypassed);
@@ -28,6 +29,9 @@ fi
 
 echo "== 1b. README.md and nbs/sidebar.yml match nbs/index.ipynb and the notebook list"
 python tools/docs_meta.py --check && echo ok || status=1
+
+echo "== 1c. no test cell holds an import (nbdev_proc_nbs would run it without the cells before it)"
+python tools/check_cells.py && echo ok || status=1
 
 echo "== 2. nbdev_test (default flags)"
 mapfile -t nbs < <(python - <<'PY'
