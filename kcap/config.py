@@ -71,7 +71,7 @@ class DataConfig:
     instruction:str=DEFAULT_INSTRUCTION  # the user's request after the `<video>` placeholder
     system_prompt:str|None=None       # None: the LLM's default (registry); '' for none
     max_caption_tokens:int=512        # caption tokens trained on (+ end of turn); longer captions are truncated and counted
-    num_workers:int=0                 # DataLoader workers
+    num_workers:int=0                 # DataLoader worker processes reading the feature cache in training (0: the main process)
 
     def __post_init__(self):
         _types(self, 'data')
@@ -254,9 +254,13 @@ class RunConfig:
     log_every_steps:int=10            # optimizer steps between JSONL log lines
     save_every_steps:int=0            # optimizer steps between checkpoints; 0: at the end of each epoch
     keep_checkpoints:int=2            # most recent step checkpoints kept (the best is always kept)
+    report_to:list=field(default_factory=list)  # transformers' logging integrations, e.g. [tensorboard] or [wandb]; []: none
+                                      # (kcap's JSONL log and PNG curves are always written)
 
     def __post_init__(self):
         _types(self, 'run')
+        if not isinstance(self.report_to, list) or not all(isinstance(x, str) and x for x in self.report_to):
+            raise KcapError(f'run.report_to: expected a list of integration names such as [tensorboard], got {self.report_to!r}')
         _num(self, 'run', 'log_every_steps', integer=True)
         _num(self, 'run', 'save_every_steps', integer=True, zero=True)
         _num(self, 'run', 'keep_checkpoints', integer=True)

@@ -34,9 +34,9 @@ from ..eval.diversity import diversity
 __all__ = ['TINY_SPECIAL', 'TRAINABLE_FILE', 'COMPLETE_FILE', 'STAGES', 'load_splits', 'tiny_tokenizer', 'prompt_text',
            'feature_namespace', 'cache_features', 'CaptionDataset', 'CaptionCollator', 'bag_of_words_prompt',
            'caption_logits_to_keep', 'CaptionLM', 'caption_loss', 'trainable_state', 'load_trainable',
-           'last_checkpoint', 'KcapTrainer', 'training_arguments', 'CaptionEvaluator', 'CollapseGuard', 'JsonlLog',
-           'run_stage', 'stage0', 'stage1', 'stage2', 'merged_model', 'final_evaluation', 'plot_curves', 'train',
-           'train_cli']
+           'last_checkpoint', 'KcapTrainer', 'check_report_to', 'training_arguments', 'CaptionEvaluator',
+           'CollapseGuard', 'JsonlLog', 'run_stage', 'stage0', 'stage1', 'stage2', 'merged_model', 'final_evaluation',
+           'plot_curves', 'train', 'train_cli']
 
 # %% ../../nbs/44_train.two_stage.ipynb #621c757d
 def load_splits(
@@ -284,6 +284,18 @@ class KcapTrainer(Trainer):
 # %% ../../nbs/44_train.two_stage.ipynb #bd3e255c
 _OPTIMIZERS = {'adamw': 'adamw_torch', 'adamw_8bit': 'adamw_bnb_8bit', 'paged_adamw_8bit': 'paged_adamw_8bit'}
 
+def check_report_to(
+    names:Sequence[str],     # run.report_to
+)->list[str]:
+    "Each name must be one of transformers' logging integrations whose package is installed; a clear error otherwise."
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+    for n in names:
+        check_choice('run.report_to', n, INTEGRATION_TO_CALLBACK)
+        try: INTEGRATION_TO_CALLBACK[n]()              # the callbacks check for their package when made; no run starts here
+        except (ImportError, RuntimeError) as e:
+            raise KcapError(f'run.report_to: {n!r} cannot be used here ({e}); install its package or remove it') from None
+    return list(names)
+
 def training_arguments(
     st:StageConfig,          # the stage's recipe
     out:str|Path,            # the stage's folder (checkpoints)
@@ -294,6 +306,8 @@ def training_arguments(
     log_every:int=10,        # optimizer steps between log lines
     save_every:int=0,        # optimizer steps between checkpoints (and evaluations); 0: every epoch
     keep:int=2,              # checkpoints kept besides the best
+    num_workers:int=0,       # DataLoader worker processes (data.num_workers)
+    report_to:Sequence[str]=(),  # transformers' logging integrations (run.report_to), checked by `check_report_to`
 )->TrainingArguments:
     "transformers' TrainingArguments for one kcap stage (schedule, clipping, precision, checkpoints, best by METEOR)."
     cuda = torch.cuda.is_available()
@@ -314,7 +328,7 @@ def training_arguments(
         **every,
         metric_for_best_model='select' if evaluate else None, greater_is_better=True,
         load_best_model_at_end=evaluate, save_total_limit=keep, logging_steps=log_every, logging_first_step=True,
-        report_to='none', remove_unused_columns=False, dataloader_num_workers=0, use_cpu=not cuda,
+        report_to=list(report_to) or 'none', remove_unused_columns=False, dataloader_num_workers=num_workers, use_cpu=not cuda,
         ddp_find_unused_parameters=False, disable_tqdm=False, save_only_model=False)
 
 # %% ../../nbs/44_train.two_stage.ipynb #4bcee37a
@@ -396,7 +410,8 @@ def run_stage(
         raise KcapError(f'{d} holds checkpoints of an interrupted run: pass --resume to continue it, or remove the folder')
     every = cfg.run.save_every_steps or _steps_per_epoch(len(train_ds), st, world) * cfg.eval.every_epochs
     args = training_arguments(st, d, seed=cfg.seed, world_size=world, evaluate=evaluator is not None,
-                              log_every=cfg.run.log_every_steps, save_every=every, keep=cfg.run.keep_checkpoints)
+                              log_every=cfg.run.log_every_steps, save_every=every, keep=cfg.run.keep_checkpoints,
+                              num_workers=cfg.data.num_workers, report_to=cfg.run.report_to)
     guard = CollapseGuard(cfg.eval.min_unique_ratio, cfg.eval.on_collapse, evaluator) if evaluator else None
     cbs = [JsonlLog(d/'train_log.jsonl', name)] + ([guard] if guard else [])
     if evaluator and cfg.eval.patience: cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.eval.patience))
@@ -620,6 +635,7 @@ def train(
     "The LLaVA 2-stage recipe end to end: data -> feature cache -> (stage 0) -> stage 1 -> stage 2 -> captioner -> evaluation."
     check_choice('stage', str(stage), STAGES); stage = str(stage)
     if cfg.lora.mode == 'qlora': check_4bit_usable()   # before the data and the cache: stop early when 4-bit cannot run here
+    check_report_to(cfg.run.report_to)
     t0 = time.perf_counter()
     run = _Run(cfg, data, out, resume, workers)
     info = {}
