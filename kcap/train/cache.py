@@ -91,7 +91,7 @@ class FeatureCache:
     def __len__(self): return len(self.index)
     def __contains__(self, key): return key in self.index
     def __repr__(self): return f'FeatureCache({self.dir}, {len(self)} clips)'
-    def __getstate__(self):   # DataLoader workers (spawn) get a copy without the open shard files; each opens its own
+    def __getstate__(self):   # a pickled copy (DataLoader workers under spawn) opens its own shard files; forked ones inherit them
         return {**self.__dict__, '_open': {}}
 
 # %% ../../nbs/43_train.cache.ipynb #4521a2a3

@@ -34,9 +34,9 @@ from ..eval.diversity import diversity
 __all__ = ['TINY_SPECIAL', 'TRAINABLE_FILE', 'COMPLETE_FILE', 'STAGES', 'load_splits', 'tiny_tokenizer', 'prompt_text',
            'feature_namespace', 'cache_features', 'CaptionDataset', 'CaptionCollator', 'bag_of_words_prompt',
            'caption_logits_to_keep', 'CaptionLM', 'caption_loss', 'trainable_state', 'load_trainable',
-           'last_checkpoint', 'KcapTrainer', 'check_report_to', 'training_arguments', 'CaptionEvaluator',
-           'CollapseGuard', 'JsonlLog', 'run_stage', 'stage0', 'stage1', 'stage2', 'merged_model', 'final_evaluation',
-           'plot_curves', 'train', 'train_cli']
+           'last_checkpoint', 'KcapTrainer', 'check_report_to', 'fp32_trainables', 'training_arguments',
+           'CaptionEvaluator', 'CollapseGuard', 'JsonlLog', 'run_stage', 'stage0', 'stage1', 'stage2', 'merged_model',
+           'final_evaluation', 'plot_curves', 'train', 'train_cli']
 
 # %% ../../nbs/44_train.two_stage.ipynb #621c757d
 def load_splits(
@@ -220,7 +220,8 @@ def caption_loss(
 )->torch.Tensor:
     "Next-token cross-entropy on the caption tokens: summed, divided by the caption tokens of the accumulated batch."
     k, L = logits.shape[1], labels.shape[1]
-    if k > L or (labels[:, 1:L - k + 1] != -100).any():
+    if k > L: raise KcapError(f'logits for {k} positions but labels for {L}: the logits must be for the last k <= {L} positions')
+    if (labels[:, 1:L - k + 1] != -100).any():
         raise KcapError(f'logits for the last {k} of {L} positions leave out caption tokens: use caption_logits_to_keep(labels)')
     lg, lb = logits[:, :-1].flatten(0, 1).float(), labels[:, L - k + 1:].flatten().to(logits.device)
     loss = F.cross_entropy(lg, lb, ignore_index=-100, label_smoothing=label_smoothing, reduction='sum')
@@ -289,12 +290,24 @@ def check_report_to(
 )->list[str]:
     "Each name must be one of transformers' logging integrations whose package is installed; a clear error otherwise."
     from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+    if list(names) in ([], ['none']): return []
+    if list(names) == ['all']: return ['all']          # transformers picks every integration that is installed
     for n in names:
         check_choice('run.report_to', n, INTEGRATION_TO_CALLBACK)
-        try: INTEGRATION_TO_CALLBACK[n]()              # the callbacks check for their package when made; no run starts here
-        except (ImportError, RuntimeError) as e:
-            raise KcapError(f'run.report_to: {n!r} cannot be used here ({e}); install its package or remove it') from None
+        try: INTEGRATION_TO_CALLBACK[n]()              # the callbacks check for their package or setup when made; no run starts here
+        except Exception as e:
+            raise KcapError(f'run.report_to: {n!r} cannot be used here ({type(e).__name__}: {e}); '
+                            'install what it needs or remove it') from None
     return list(names)
+
+def fp32_trainables(
+    model:nn.Module,
+)->int:                # parameters cast
+    "Cast the trainable parameters held in 16 bits to fp32 (fp16 mixed precision's loss scaler refuses fp16 gradients)."
+    n = 0
+    for p in model.parameters():
+        if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float(); n += 1
+    return n
 
 def training_arguments(
     st:StageConfig,          # the stage's recipe
@@ -411,10 +424,11 @@ def run_stage(
     every = cfg.run.save_every_steps or _steps_per_epoch(len(train_ds), st, world) * cfg.eval.every_epochs
     args = training_arguments(st, d, seed=cfg.seed, world_size=world, evaluate=evaluator is not None,
                               log_every=cfg.run.log_every_steps, save_every=every, keep=cfg.run.keep_checkpoints,
-                              num_workers=cfg.data.num_workers, report_to=cfg.run.report_to)
+                              num_workers=cfg.data.num_workers, report_to=check_report_to(cfg.run.report_to))
     guard = CollapseGuard(cfg.eval.min_unique_ratio, cfg.eval.on_collapse, evaluator) if evaluator else None
     cbs = [JsonlLog(d/'train_log.jsonl', name)] + ([guard] if guard else [])
     if evaluator and cfg.eval.patience: cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.eval.patience))
+    if st.precision == 'fp16': fp32_trainables(vlm)   # e.g. the projector of a float16 model (T4/L4 presets); autocast runs it in fp16
     trainer = KcapTrainer(model=CaptionLM(vlm), args=args, train_dataset=train_ds, evaluator=evaluator, callbacks=cbs,
                           eval_dataset=evaluator.samples if evaluator else None,   # read by kcap's evaluate, not the Trainer's loop
                           data_collator=CaptionCollator(processor, text_only=text_only),
@@ -446,7 +460,8 @@ class _Run:
     def __init__(self, cfg:KcapConfig, data, out, resume:bool, workers:int):
         from accelerate import PartialState
         self.cfg, self.out, self.resume = cfg, Path(out), resume
-        self.state = PartialState(cpu=not torch.cuda.is_available())
+        self.state = PartialState(cpu=not torch.cuda.is_available())   # under torchrun: this process's GPU
+        if cfg.lora.mode == 'qlora': check_4bit_usable(self.state.device)   # before the data and the cache, on this process's device
         self.main, self.times = self.state.is_main_process, {}
         if self.out.exists() and not self.out.is_dir(): raise KcapError(f'{self.out}: exists and is not a folder (--out is the run folder)')
         if (self.out/'manifest.jsonl').exists() and not resume:
@@ -634,8 +649,7 @@ def train(
 )->dict:                       # summary: per-stage info, final metrics (main process), seconds
     "The LLaVA 2-stage recipe end to end: data -> feature cache -> (stage 0) -> stage 1 -> stage 2 -> captioner -> evaluation."
     check_choice('stage', str(stage), STAGES); stage = str(stage)
-    if cfg.lora.mode == 'qlora': check_4bit_usable()   # before the data and the cache: stop early when 4-bit cannot run here
-    check_report_to(cfg.run.report_to)
+    check_report_to(cfg.run.report_to)                # before the data and the cache
     t0 = time.perf_counter()
     run = _Run(cfg, data, out, resume, workers)
     info = {}

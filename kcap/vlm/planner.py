@@ -160,10 +160,12 @@ def memory_estimate(
         weights = q * QUANT_BITS / 8 + (frozen - q) * b
     else: weights = frozen * b
     opt_bytes = 2 if st.optimizer in ('adamw_8bit', 'paged_adamw_8bit') else 8
-    # adapters in fp32 (peft's default); the projector in the model's dtype, its Adam states in the same dtype
-    weights += adapters * 4 + proj * b
-    grads = adapters * 4 + proj * b
-    opt = adapters * opt_bytes + proj * (opt_bytes if opt_bytes == 2 else 2 * b)
+    # adapters in fp32 (peft's default); the projector in the model's dtype (fp32 under fp16 mixed precision:
+    # kcap.train.two_stage.fp32_trainables), its Adam states in the same dtype
+    pb = 4 if st.precision == 'fp16' else b
+    weights += adapters * 4 + proj * pb
+    grads = adapters * 4 + proj * pb
+    opt = adapters * opt_bytes + proj * (opt_bytes if opt_bytes == 2 else 2 * pb)
     layer0 = [h for h in hits if h[0].startswith(LLM_PREFIX + 'layers.0.')]
     act = saved_activation_bytes(dims, tok['sequence'], tok['per_sample'], st.batch_size, b, st.grad_checkpointing,
                                  layer0 or None, cfg.lora.r, cfg.lora.dropout, 1, mode == 'dora',
