@@ -256,6 +256,7 @@ class RunConfig:
     keep_checkpoints:int=2            # most recent step checkpoints kept (the best is always kept)
     report_to:list=field(default_factory=list)  # transformers' logging integrations, e.g. [tensorboard] or [wandb]; []: none
                                       # (kcap's JSONL log and PNG curves are always written)
+    dist_timeout_minutes:int=360      # torchrun: how long a process waits at a barrier (rank 0 filling the cache, the final evaluation)
 
     def __post_init__(self):
         _types(self, 'run')
@@ -264,6 +265,7 @@ class RunConfig:
         _num(self, 'run', 'log_every_steps', integer=True)
         _num(self, 'run', 'save_every_steps', integer=True, zero=True)
         _num(self, 'run', 'keep_checkpoints', integer=True)
+        _num(self, 'run', 'dist_timeout_minutes', integer=True)
 
 # %% ../nbs/01_config.ipynb #46906384
 @dataclass

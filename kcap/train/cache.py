@@ -128,7 +128,7 @@ def fill_cache(
     for key, load in clips:
         if key in cache: reused += 1
         else: todo.append((key, load))
-    dev = next(model.parameters()).device
+    dev = next(_inner(model).vision_tower.parameters()).device   # the encoder's device (kcap train moves only it)
     loads = prefetch(lambda kl: kl[1](), todo, workers=workers, ahead=max(batch_size, 2 * workers))
     for i in range(0, len(todo), batch_size):
         keys, px = [], []

@@ -117,6 +117,12 @@ def _base_model(cfg:KcapConfig, tokenizer, out:Path):
         return tiny_model(cfg.model, seed=cfg.seed, tokenizer_size=add_video_tokens(tokenizer)[0], tiny=cfg.tiny_spec)  # <video> follows the text tokens
     return build_model(cfg.model, tokenizer=tokenizer, seed=cfg.seed)
 
+def _encoder_to(vlm, device):
+    "Move only what computes the cached features (vision tower, pooler, projector) to `device`; the LLM stays put."
+    inner = vlm.model
+    for m in (inner.vision_tower, inner.vision_resampler, inner.multi_modal_projector): m.to(device)
+    return vlm
+
 def feature_namespace(cfg:KcapConfig, processor:VideoCaptionProcessor)->dict:
     "What the cached encoder features depend on: the encoder and its weights, the frame size and normalization, the sampling."
     s = cfg.model
@@ -268,7 +274,11 @@ class KcapTrainer(Trainer):
     def _save(self, output_dir=None, state_dict=None):
         if not self.args.should_save: return
         d = Path(output_dir or self.args.output_dir); d.mkdir(parents=True, exist_ok=True)
-        with atomic_write(d/TRAINABLE_FILE, 'wb') as f: f.write(save(trainable_state(self.model)))
+        if state_dict is None: sd = trainable_state(self.model)
+        else:                 # FSDP (FULL_STATE_DICT) hands the gathered state dict: keep the trained weights of it
+            want = {n for n, p in self.model.named_parameters() if p.requires_grad}
+            sd = {k: v.detach().contiguous().cpu() for k, v in state_dict.items() if k in want}
+        with atomic_write(d/TRAINABLE_FILE, 'wb') as f: f.write(save(sd))
 
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
@@ -303,7 +313,7 @@ def check_report_to(
 def fp32_trainables(
     model:nn.Module,
 )->int:                # parameters cast
-    "Cast the trainable parameters held in 16 bits to fp32 (fp16 mixed precision's loss scaler refuses fp16 gradients)."
+    "Cast the trainable parameters held in 16 bits to fp32: fp16's loss scaler refuses fp16 gradients, and bf16 weights lose small updates."
     n = 0
     for p in model.parameters():
         if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float(); n += 1
@@ -325,13 +335,13 @@ def training_arguments(
     "transformers' TrainingArguments for one kcap stage (schedule, clipping, precision, checkpoints, best by METEOR)."
     cuda = torch.cuda.is_available()
     if st.precision == 'fp16' and not cuda: raise KcapError("precision 'fp16' needs a CUDA GPU (mixed precision with loss scaling); use 'fp32' on the CPU")
-    if st.precision == 'bf16' and cuda and not torch.cuda.is_bf16_supported():
+    if st.precision == 'bf16' and cuda and not torch.cuda.is_bf16_supported(including_emulation=False):
         raise KcapError("precision 'bf16': this GPU has no bfloat16; use 'fp16'")
     if st.optimizer != 'adamw' and not cuda: raise KcapError(f"optimizer {st.optimizer!r} (bitsandbytes) needs a CUDA GPU; use 'adamw' on the CPU")
     sched = {'cosine': 'cosine_with_min_lr', 'linear': 'linear', 'constant': 'constant_with_warmup'}[st.scheduler]
     every = dict(save_strategy='steps', save_steps=save_every) if save_every else dict(save_strategy='epoch')
     if evaluate: every.update(eval_strategy=every['save_strategy'], eval_steps=save_every or None)
-    return TrainingArguments(
+    args = TrainingArguments(
         output_dir=str(out), seed=seed, data_seed=seed, num_train_epochs=st.epochs,
         per_device_train_batch_size=st.batch_size, gradient_accumulation_steps=st.grad_accum,
         learning_rate=st.effective_lr(world_size), weight_decay=st.weight_decay, max_grad_norm=st.max_grad_norm or None,
@@ -343,6 +353,10 @@ def training_arguments(
         load_best_model_at_end=evaluate, save_total_limit=keep, logging_steps=log_every, logging_first_step=True,
         report_to=list(report_to) or 'none', remove_unused_columns=False, dataloader_num_workers=num_workers, use_cpu=not cuda,
         ddp_find_unused_parameters=False, disable_tqdm=False, save_only_model=False)
+    if args.n_gpu > 1:        # several GPUs without torchrun: the Trainer would use nn.DataParallel (breaks 4-bit, unscaled lr)
+        warnings.warn(f'{args.n_gpu} GPUs visible but one process: training on one GPU; use torchrun --nproc_per_node {args.n_gpu} for all')
+        args._n_gpu = 1
+    return args
 
 # %% ../../nbs/44_train.two_stage.ipynb #4bcee37a
 class CaptionEvaluator:
@@ -428,7 +442,7 @@ def run_stage(
     guard = CollapseGuard(cfg.eval.min_unique_ratio, cfg.eval.on_collapse, evaluator) if evaluator else None
     cbs = [JsonlLog(d/'train_log.jsonl', name)] + ([guard] if guard else [])
     if evaluator and cfg.eval.patience: cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.eval.patience))
-    if st.precision == 'fp16': fp32_trainables(vlm)   # e.g. the projector of a float16 model (T4/L4 presets); autocast runs it in fp16
+    if st.precision in ('fp16', 'bf16'): fp32_trainables(vlm)   # e.g. the projector of a 16-bit model; autocast computes in 16 bits
     trainer = KcapTrainer(model=CaptionLM(vlm), args=args, train_dataset=train_ds, evaluator=evaluator, callbacks=cbs,
                           eval_dataset=evaluator.samples if evaluator else None,   # read by kcap's evaluate, not the Trainer's loop
                           data_collator=CaptionCollator(processor, text_only=text_only),
@@ -460,7 +474,8 @@ class _Run:
     def __init__(self, cfg:KcapConfig, data, out, resume:bool, workers:int):
         from accelerate import PartialState
         self.cfg, self.out, self.resume = cfg, Path(out), resume
-        self.state = PartialState(cpu=not torch.cuda.is_available())   # under torchrun: this process's GPU
+        from datetime import timedelta                   # under torchrun: this process's GPU, and barriers that outlast rank 0's
+        self.state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(minutes=cfg.run.dist_timeout_minutes))
         if cfg.lora.mode == 'qlora': check_4bit_usable(self.state.device)   # before the data and the cache, on this process's device
         self.main, self.times = self.state.is_main_process, {}
         if self.out.exists() and not self.out.is_dir(): raise KcapError(f'{self.out}: exists and is not a folder (--out is the run folder)')
@@ -475,7 +490,7 @@ class _Run:
             t = time.perf_counter()
             self.splits, self.problems = self._samples(data, workers)
             self.tokenizer = _tokenizer(cfg, [s.caption for s in self.splits['train']], self.out)
-            base = _base_model(cfg, self.tokenizer, self.out)
+            base = _encoder_to(_base_model(cfg, self.tokenizer, self.out), self.state.device)   # the cache fill runs on the GPU
             self.processor = VideoCaptionProcessor.from_config(cfg, self.tokenizer).check_model(base)
             root = Path(cfg.run.cache_dir); root = root if root.is_absolute() else self.out/root
             self.cache = FeatureCache(root, feature_namespace(cfg, self.processor))
@@ -660,7 +675,7 @@ def train(
     summary = {'stages': info, 'skipped_clips': run.failed, 'times': dict(run.times, **{k: v['seconds'] for k, v in info.items()})}
     if run.main:
         t = time.perf_counter()
-        model = merged_model(run)
+        model = merged_model(run).to(run.state.device)                          # generation on the GPU when there is one
         save_captioner(model, run.processor, run.out/'model', gen=cfg.generate, sampling=cfg.data.sampling)
         summary['final'] = final_evaluation(run, model)                       # held-out: test (val if there is none)
         if summary['final']['split'] != 'val':                                  # also the validation split, marked as such

@@ -160,9 +160,9 @@ def memory_estimate(
         weights = q * QUANT_BITS / 8 + (frozen - q) * b
     else: weights = frozen * b
     opt_bytes = 2 if st.optimizer in ('adamw_8bit', 'paged_adamw_8bit') else 8
-    # adapters in fp32 (peft's default); the projector in the model's dtype (fp32 under fp16 mixed precision:
-    # kcap.train.two_stage.fp32_trainables), its Adam states in the same dtype
-    pb = 4 if st.precision == 'fp16' else b
+    # adapters in fp32 (peft's default); the projector too (kcap.train.two_stage.fp32_trainables casts 16-bit trainables
+    # under fp16/bf16 mixed precision), its Adam states in the same dtype
+    pb = 4
     weights += adapters * 4 + proj * pb
     grads = adapters * 4 + proj * pb
     opt = adapters * opt_bytes + proj * (opt_bytes if opt_bytes == 2 else 2 * pb)
