@@ -12,8 +12,8 @@ import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['KcapError', 'check_choice', 'atomic_write', 'atomic_dir', 'save_json', 'write_jsonl', 'read_jsonl', 'prefetch',
-           'set_seed', 'from_dict', 'read_yaml', 'load_yaml', 'save_yaml', 'korean_font']
+__all__ = ['KcapError', 'check_choice', 'atomic_write', 'atomic_dir', 'save_json', 'write_jsonl', 'read_text', 'read_jsonl',
+           'prefetch', 'set_seed', 'from_dict', 'read_yaml', 'load_yaml', 'save_yaml', 'korean_font']
 
 # %% ../nbs/00_core.ipynb #05a20d15
 class KcapError(Exception):
@@ -88,15 +88,23 @@ def write_jsonl(rows:Iterable[dict], path:str|Path)->Path:
         for r in rows: f.write(json.dumps(r, ensure_ascii=False, default=_json_default) + '\n')
     return Path(path)
 
+def read_text(
+    path:str|Path,
+    what:str='file',        # what the file is, for the messages ('config file', 'YAML file')
+)->str:
+    "A UTF-8 text file's contents; a missing file, a folder or non-UTF-8 bytes is an error naming the file."
+    p = Path(path)
+    if not p.exists(): raise KcapError(f'{path}: {what} not found')
+    if not p.is_file(): raise KcapError(f'{path}: not a file (expected a {what})')
+    try: return p.read_bytes().decode('utf-8')
+    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); save the {what} as UTF-8') from None
+
 def read_jsonl(
     path:str|Path,
     torn_tail:bool=False,   # a file appended to by a killed writer: drop a last line that is not valid JSON
 )->list[dict]:
-    "Read a JSONL file; a missing file, non-UTF-8 bytes or a bad line is an error naming the file (and the line number)."
-    rows, p = [], Path(path)
-    if not p.is_file(): raise KcapError(f"{path}: {'not a file' if p.exists() else 'file not found'}")
-    try: lines = p.read_bytes().decode('utf-8').splitlines()
-    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); write the JSONL as UTF-8') from None
+    "Read a JSONL file (`read_text`); a bad line is an error naming the file and the line number."
+    rows, lines = [], read_text(path).splitlines()
     for i, line in enumerate(lines, 1):
         if not line.strip(): continue
         try: rows.append(json.loads(line))
@@ -175,12 +183,9 @@ def read_yaml(
     path:str|Path,
     what:str='YAML file',   # what the file is, for the messages ('config file')
 )->Any:                     # the parsed document (None for an empty file)
-    "Parse a YAML file strictly; a missing file, a folder, non-UTF-8 bytes, bad YAML or a repeated key is an error naming the file."
-    path = Path(path)
-    if not path.exists(): raise KcapError(f'{path}: {what} not found')
-    if not path.is_file(): raise KcapError(f'{path}: not a file (expected a {what})')
-    try: return yaml.load(path.read_bytes().decode('utf-8'), Loader=_UniqueKeyLoader)
-    except UnicodeDecodeError as e: raise KcapError(f'{path}: not UTF-8 text (byte {e.start}); save the {what} as UTF-8') from None
+    "Parse a YAML file (`read_text`) strictly; bad YAML or a repeated key is an error naming the file."
+    text = read_text(path, what)
+    try: return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e: raise KcapError(f'{path}: not valid YAML ({e})') from None
 
 def load_yaml(cls, path:str|Path, what:str='YAML file'):

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
 import numpy as np
-from ..core import KcapError, atomic_write, read_jsonl, save_json, korean_font
+from ..core import KcapError, atomic_write, read_jsonl, read_text, save_json, korean_font
 from .protocols import PROTOCOLS, get_protocol, score_protocol
 from .stats import bootstrap_ci, paired_bootstrap
 from .diversity import diversity, constant_baseline, grounding_gap
@@ -64,12 +64,6 @@ def evaluate(
     return out
 
 # %% ../../nbs/57_eval.report.ipynb #feabca1c
-def _input_file(path:str|Path)->Path:
-    "`path` if it is an existing file, else a `KcapError` that says what it is instead."
-    p = Path(path)
-    if not p.is_file(): raise KcapError(f"{p}: {'not a file' if p.exists() else 'file not found'}")
-    return p
-
 def read_captions(
     path:str|Path,           # JSONL file
     multi:bool=False,        # references: allow "captions": [...]
@@ -159,10 +153,9 @@ def eval_cli(argv:list[str])->int:
     preds, _ = read_captions(a.pred); refs, cats = read_captions(a.ref, multi=True)
     pool = None
     if a.baseline_pool:
-        p = _input_file(a.baseline_pool)
-        try: pool = (list(read_captions(p)[0].values()) if p.suffix == '.jsonl'
-                     else [l.strip() for l in p.read_text(encoding='utf-8').splitlines() if l.strip()])
-        except UnicodeDecodeError as e: raise KcapError(f'{p}: not UTF-8 text (byte {e.start})') from None
+        p = Path(a.baseline_pool)
+        pool = (list(read_captions(p)[0].values()) if p.suffix == '.jsonl'
+                else [l.strip() for l in read_text(p).splitlines() if l.strip()])
     _check_ids(preds, refs, where=f'{a.pred} vs {a.ref}')
     res = evaluate(preds, refs, protocols=tuple(a.protocol or ('coco', 'meteor15-kiwi')), categories=cats or None,
                    ci=not a.no_ci, seed=a.seed, baseline_pool=pool)
