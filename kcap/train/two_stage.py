@@ -34,7 +34,7 @@ from ..eval.diversity import diversity
 __all__ = ['TINY_SPECIAL', 'TRAINABLE_FILE', 'COMPLETE_FILE', 'STAGES', 'load_splits', 'tiny_tokenizer', 'prompt_text',
            'feature_namespace', 'cache_features', 'CaptionDataset', 'CaptionCollator', 'bag_of_words_prompt',
            'caption_logits_to_keep', 'CaptionLM', 'caption_loss', 'trainable_state', 'load_trainable',
-           'last_checkpoint', 'KcapTrainer', 'check_report_to', 'fp32_trainables', 'training_arguments',
+           'last_checkpoint', 'KcapTrainer', 'check_report_to', 'training_arguments', 'fp32_trainables',
            'CaptionEvaluator', 'CollapseGuard', 'JsonlLog', 'run_stage', 'stage0', 'stage1', 'stage2', 'merged_model',
            'final_evaluation', 'plot_curves', 'train', 'train_cli']
 
@@ -117,12 +117,6 @@ def _base_model(cfg:KcapConfig, tokenizer, out:Path):
         return tiny_model(cfg.model, seed=cfg.seed, tokenizer_size=add_video_tokens(tokenizer)[0], tiny=cfg.tiny_spec)  # <video> follows the text tokens
     return build_model(cfg.model, tokenizer=tokenizer, seed=cfg.seed)
 
-def _encoder_to(vlm, device):
-    "Move only what computes the cached features (vision tower, pooler, projector) to `device`; the LLM stays put."
-    inner = vlm.model
-    for m in (inner.vision_tower, inner.vision_resampler, inner.multi_modal_projector): m.to(device)
-    return vlm
-
 def feature_namespace(cfg:KcapConfig, processor:VideoCaptionProcessor)->dict:
     "What the cached encoder features depend on: the encoder and its weights, the frame size and normalization, the sampling."
     s = cfg.model
@@ -133,6 +127,12 @@ def feature_namespace(cfg:KcapConfig, processor:VideoCaptionProcessor)->dict:
                 sampling=cfg.data.sampling)
 
 # %% ../../nbs/44_train.two_stage.ipynb #fafbb8e0
+def _encoder_to(vlm, device):
+    "Move only what computes the cached features (vision tower, pooler, projector) to `device`; the LLM stays put."
+    inner = vlm.model
+    for m in (inner.vision_tower, inner.vision_resampler, inner.multi_modal_projector): m.to(device)
+    return vlm
+
 def cache_features(
     model,                           # the VLM whose frozen encoder computes the features
     processor:VideoCaptionProcessor,
@@ -310,15 +310,6 @@ def check_report_to(
                             'install what it needs or remove it') from None
     return list(names)
 
-def fp32_trainables(
-    model:nn.Module,
-)->int:                # parameters cast
-    "Cast the trainable parameters held in 16 bits to fp32: fp16's loss scaler refuses fp16 gradients, and bf16 weights lose small updates."
-    n = 0
-    for p in model.parameters():
-        if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float(); n += 1
-    return n
-
 def training_arguments(
     st:StageConfig,          # the stage's recipe
     out:str|Path,            # the stage's folder (checkpoints)
@@ -330,7 +321,7 @@ def training_arguments(
     save_every:int=0,        # optimizer steps between checkpoints (and evaluations); 0: every epoch
     keep:int=2,              # checkpoints kept besides the best
     num_workers:int=0,       # DataLoader worker processes (data.num_workers)
-    report_to:Sequence[str]=(),  # transformers' logging integrations (run.report_to), checked by `check_report_to`
+    report_to:Sequence[str]=(),  # transformers' logging integrations (run.report_to; `check_report_to` checks them first)
 )->TrainingArguments:
     "transformers' TrainingArguments for one kcap stage (schedule, clipping, precision, checkpoints, best by METEOR)."
     cuda = torch.cuda.is_available()
@@ -357,6 +348,17 @@ def training_arguments(
         warnings.warn(f'{args.n_gpu} GPUs visible but one process: training on one GPU; use torchrun --nproc_per_node {args.n_gpu} for all')
         args._n_gpu = 1
     return args
+
+# %% ../../nbs/44_train.two_stage.ipynb #f16b0002
+def fp32_trainables(
+    model:nn.Module,
+)->int:                # parameters cast
+    "Cast the trainable parameters held in 16 bits to fp32: fp16's loss scaler refuses fp16 gradients, and bf16 weights lose small updates."
+    n = 0
+    for p in model.parameters():
+        if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float(); n += 1
+    return n
+
 
 # %% ../../nbs/44_train.two_stage.ipynb #4bcee37a
 class CaptionEvaluator:
@@ -438,7 +440,7 @@ def run_stage(
     every = cfg.run.save_every_steps or _steps_per_epoch(len(train_ds), st, world) * cfg.eval.every_epochs
     args = training_arguments(st, d, seed=cfg.seed, world_size=world, evaluate=evaluator is not None,
                               log_every=cfg.run.log_every_steps, save_every=every, keep=cfg.run.keep_checkpoints,
-                              num_workers=cfg.data.num_workers, report_to=check_report_to(cfg.run.report_to))
+                              num_workers=cfg.data.num_workers, report_to=cfg.run.report_to)   # checked once, by _Run
     guard = CollapseGuard(cfg.eval.min_unique_ratio, cfg.eval.on_collapse, evaluator) if evaluator else None
     cbs = [JsonlLog(d/'train_log.jsonl', name)] + ([guard] if guard else [])
     if evaluator and cfg.eval.patience: cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.eval.patience))
@@ -477,6 +479,7 @@ class _Run:
         from datetime import timedelta                   # under torchrun: this process's GPU, and barriers that outlast rank 0's
         self.state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(minutes=cfg.run.dist_timeout_minutes))
         if cfg.lora.mode == 'qlora': check_4bit_usable(self.state.device)   # before the data and the cache, on this process's device
+        check_report_to(cfg.run.report_to)
         self.main, self.times = self.state.is_main_process, {}
         if self.out.exists() and not self.out.is_dir(): raise KcapError(f'{self.out}: exists and is not a folder (--out is the run folder)')
         if (self.out/'manifest.jsonl').exists() and not resume:
@@ -664,7 +667,6 @@ def train(
 )->dict:                       # summary: per-stage info, final metrics (main process), seconds
     "The LLaVA 2-stage recipe end to end: data -> feature cache -> (stage 0) -> stage 1 -> stage 2 -> captioner -> evaluation."
     check_choice('stage', str(stage), STAGES); stage = str(stage)
-    check_report_to(cfg.run.report_to)                # before the data and the cache
     t0 = time.perf_counter()
     run = _Run(cfg, data, out, resume, workers)
     info = {}

@@ -160,12 +160,11 @@ def memory_estimate(
         weights = q * QUANT_BITS / 8 + (frozen - q) * b
     else: weights = frozen * b
     opt_bytes = 2 if st.optimizer in ('adamw_8bit', 'paged_adamw_8bit') else 8
-    # adapters in fp32 (peft's default); the projector too (kcap.train.two_stage.fp32_trainables casts 16-bit trainables
-    # under fp16/bf16 mixed precision), its Adam states in the same dtype
-    pb = 4
-    weights += adapters * 4 + proj * pb
-    grads = adapters * 4 + proj * pb
-    opt = adapters * opt_bytes + proj * (opt_bytes if opt_bytes == 2 else 2 * pb)
+    # adapters in fp32 (peft's default), and the projector too (kcap.train.two_stage.fp32_trainables casts 16-bit
+    # trainables under fp16/bf16); Adam keeps two fp32 states per trained parameter (8-bit Adam: 2 bytes)
+    weights += (adapters + proj) * 4
+    grads = (adapters + proj) * 4
+    opt = (adapters + proj) * opt_bytes
     layer0 = [h for h in hits if h[0].startswith(LLM_PREFIX + 'layers.0.')]
     act = saved_activation_bytes(dims, tok['sequence'], tok['per_sample'], st.batch_size, b, st.grad_checkpointing,
                                  layer0 or None, cfg.lora.r, cfg.lora.dropout, 1, mode == 'dora',
