@@ -5,6 +5,7 @@
 # %% ../../nbs/44_train.two_stage.ipynb #13da0547
 from __future__ import annotations
 import dataclasses, json, math, os, sys, time, warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -476,7 +477,7 @@ class _Run:
     def __init__(self, cfg:KcapConfig, data, out, resume:bool, workers:int):
         from accelerate import PartialState
         self.cfg, self.out, self.resume = cfg, Path(out), resume
-        from datetime import timedelta                   # under torchrun: this process's GPU, and barriers that outlast rank 0's
+        # under torchrun: this process's GPU, and barriers that outlast rank 0's cache fill and final evaluation
         self.state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(minutes=cfg.run.dist_timeout_minutes))
         if cfg.lora.mode == 'qlora': check_4bit_usable(self.state.device)   # before the data and the cache, on this process's device
         check_report_to(cfg.run.report_to)
