@@ -38,7 +38,7 @@ def arm(setting, keep, steps):
     from kcap.demo import demo_config
     from kcap.vlm.llava_next_video import tiny_model
     from kcap.train.two_stage import CaptionLM, caption_loss, caption_logits_to_keep
-    from kcap.train.cache import video_features
+    from kcap.vlm.embed import video_features
     s, cfg = SETTINGS[setting], demo_config()
     vlm = tiny_model(cfg.model, seed=0, tokenizer_size=s['vocab'], tiny=cfg.tiny_spec)
     vlm.train()

@@ -16,8 +16,7 @@ from ..core import KcapError, atomic_dir, check_choice, from_dict, prefetch, rea
 from ..config import SAMPLINGS, GenerateConfig
 from ..data.video import VideoDecodeError, load_frames
 from ..llm.tokenization import suggest_max_new_tokens
-from ..train.cache import embeds_from_features
-from ..train.lora import is_4bit
+from ..vlm.embed import embeds_from_features, is_4bit
 from ..vlm.llava import PROMPT_STYLES
 from ..vlm.llava_next_video import load_model
 from ..vlm.processor import PROCESSOR_FILE, VideoCaptionProcessor

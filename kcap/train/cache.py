@@ -12,57 +12,10 @@ from safetensors import safe_open
 from safetensors.torch import save
 from fastcore.basics import patch
 from ..core import KcapError, atomic_write, prefetch, save_json
+from ..vlm.embed import _inner, video_features
 
 # %% auto #0
-__all__ = ['video_features', 'project_features', 'embeds_from_features', 'clip_key', 'FeatureCache', 'fill_cache']
-
-# %% ../../nbs/43_train.cache.ipynb #fc6ead1f
-def _inner(model):
-    "LlavaNextVideoModel inside a ForConditionalGeneration model, also when wrapped by peft."
-    if hasattr(model, 'get_base_model'): model = model.get_base_model()
-    return getattr(model, 'model', model)
-
-@torch.no_grad()
-def video_features(
-    model,                      # a LlavaNextVideo model (kcap-built or stock)
-    pixel_values_videos:torch.Tensor, # (B, T, 3, H, W), normalized
-)->torch.Tensor:                # (B, T, N, C): the encoder features the pooler receives
-    "The frozen encoder's selected features for a batch of videos, exactly as the model computes them."
-    inner, got = _inner(model), []
-    h = inner.vision_resampler.register_forward_pre_hook(lambda mod, args: got.append(args[0].detach()))
-    try:
-        cfg = inner.config
-        inner.get_video_features(pixel_values_videos, vision_feature_layer=cfg.vision_feature_layer,
-                                 vision_feature_select_strategy=cfg.vision_feature_select_strategy)
-    finally: h.remove()
-    if len(got) != 1: raise KcapError(f'expected the pooler to run once, it ran {len(got)} times')
-    B, T = pixel_values_videos.shape[:2]
-    return got[0].unflatten(0, (B, T))  # (B, T, N, C)
-
-# %% ../../nbs/43_train.cache.ipynb #8c62f116
-def project_features(
-    model,
-    feats:torch.Tensor,         # (B, T, N, C) from `video_features` or the cache
-)->torch.Tensor:                # (B, T*M, D): one row per <video> token
-    "Pool and project cached encoder features the way the model does after its vision tower."
-    inner = _inner(model)
-    B, T = feats.shape[:2]
-    x = inner.vision_resampler(feats.flatten(0, 1).to(next(inner.multi_modal_projector.parameters()).dtype))
-    return inner.multi_modal_projector(x).unflatten(0, (B, T)).flatten(1, 2)
-
-def embeds_from_features(
-    model,
-    input_ids:torch.Tensor,     # (B, L) with video tokens in place
-    feats:torch.Tensor,         # (B, T, N, C) cached encoder features
-)->torch.Tensor:                # (B, L, D) inputs_embeds for the language model
-    "Token embeddings with the video-token rows replaced by the projected cached features."
-    emb = model.get_input_embeddings()(input_ids)
-    vid = project_features(model, feats)
-    mask = input_ids == model.config.video_token_index
-    if mask.sum().item() != vid.shape[0] * vid.shape[1]:
-        raise KcapError(f'{mask.sum().item()} video tokens in input_ids but {vid.shape[0]*vid.shape[1]} video features '
-                        f'({vid.shape[1]} per sample): the processor and the model disagree on tokens per frame')
-    return emb.masked_scatter(mask.unsqueeze(-1), vid.to(emb.dtype))
+__all__ = ['clip_key', 'FeatureCache', 'fill_cache']
 
 # %% ../../nbs/43_train.cache.ipynb #f79408d9
 def _digest(obj)->str: return hashlib.sha1(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]

@@ -12,11 +12,11 @@ from safetensors.torch import load_file, save_file
 from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 from ..core import KcapError, atomic_dir, check_choice, save_json
 from ..config import AdapterConfig
+from ..vlm.embed import _base, is_4bit
 
 # %% auto #0
-__all__ = ['TARGET_SETS', 'MODES', 'ADAPTER_META', 'PROJECTOR_FILE', 'lm_target_regex', 'is_4bit', 'target_pattern',
-           'apply_adapters', 'apply_adapter_config', 'count_trainable', 'save_adapters', 'load_adapters',
-           'merge_adapters']
+__all__ = ['TARGET_SETS', 'MODES', 'ADAPTER_META', 'PROJECTOR_FILE', 'lm_target_regex', 'target_pattern', 'apply_adapters',
+           'apply_adapter_config', 'count_trainable', 'save_adapters', 'load_adapters', 'merge_adapters']
 
 # %% ../../nbs/40_train.lora.ipynb #f6b7a841
 _ATTN = ('q_proj', 'k_proj', 'v_proj', 'o_proj')
@@ -38,11 +38,7 @@ def lm_target_regex(
 # %% ../../nbs/40_train.lora.ipynb #96cf3f49
 MODES = ('none', 'lora', 'qlora', 'dora')
 
-def _base(model): return model.get_base_model() if isinstance(model, PeftModel) else model
 def _projector(model)->nn.Module: return getattr(_base(model), 'model', _base(model)).multi_modal_projector
-def is_4bit(model)->bool:
-    "True if the model holds bitsandbytes 4-bit weights."
-    return bool(getattr(_base(model), 'is_loaded_in_4bit', False)) or any(hasattr(p, 'quant_state') for p in model.parameters())
 
 def _enable_checkpointing(model):
     "Non-reentrant activation checkpointing (no input-grad hook needed with frozen embeddings)."

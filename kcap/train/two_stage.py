@@ -26,7 +26,8 @@ from ..vlm.processor import VideoCaptionProcessor, frames_to_pixels
 from ..vlm.llava import format_prompt, format_answer
 from .lora import apply_adapter_config, apply_adapters, count_trainable, load_adapters, merge_adapters, save_adapters
 from .qlora import check_4bit_usable, load_4bit
-from .cache import FeatureCache, clip_key, embeds_from_features, fill_cache
+from .cache import FeatureCache, clip_key, fill_cache
+from ..vlm.embed import embeds_from_features
 from ..infer.caption import generate_captions, save_captioner
 from ..eval.protocols import score_protocol
 from ..eval.diversity import diversity
