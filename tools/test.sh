@@ -2,6 +2,8 @@
 # kcap's test command (`make test`, called by .ci/run). Run from the repo root with the venv on PATH.
 #  1. nbdev_clean and nbdev_export must change nothing (notebooks are the source, committed clean);
 #  1c. tools/check_cells.py: no test cell holds an import;
+#  1d. tools/check_workflows.sh: both GitHub workflows validate against GitHub's schema and pass zizmor --offline;
+#  1e. tools/check_outputs.py: lists notebooks committed without outputs (a warning for now, not a failure);
 #  2. nbdev_test on every notebook with the default flags (slow/cuda/hub cells skipped);
 #  3. nbdev_proc_nbs: the notebooks process for the docs site (Quarto itself is installed by the
 #     docs workflow on GitHub; it cannot be installed here, so its install check is bypassed);
@@ -32,6 +34,12 @@ python tools/docs_meta.py --check && echo ok || status=1
 
 echo "== 1c. no test cell holds an import (nbdev_proc_nbs would run it without the cells before it)"
 python tools/check_cells.py && echo ok || status=1
+
+echo "== 1d. GitHub workflows: schema (check-jsonschema) and audit (zizmor --offline)"
+bash tools/check_workflows.sh && echo ok || status=1
+
+echo "== 1e. notebooks committed with their outputs (WARN only for now: execute with tools/exec_nbs.py)"
+python tools/check_outputs.py || status=1
 
 echo "== 2. nbdev_test (default flags)"
 mapfile -t nbs < <(python - <<'PY'
