@@ -21,6 +21,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 test_requirements = shlex.split(cfg.get('test_requirements', ''))
+serve_requirements = shlex.split(cfg.get('serve_requirements', ''))
 dev_requirements = test_requirements + shlex.split(cfg.get('dev_requirements', ''))
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
@@ -39,7 +40,7 @@ setuptools.setup(
     include_package_data = True,
     package_data = {lib_path: ['assets/*', 'assets/**/*']},
     install_requires = requirements,
-    extras_require = {'test': test_requirements, 'dev': dev_requirements},
+    extras_require = {'test': test_requirements, 'serve': serve_requirements, 'dev': dev_requirements},
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

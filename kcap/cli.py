@@ -24,7 +24,8 @@ COMMANDS = {
     'plan':  Command('kcap.vlm.planner', 'plan_cli', 'parameters, visual tokens and GPU memory of a config'),
     'train': Command('kcap.train.two_stage', 'train_cli', 'LLaVA 2-stage training (projector, then projector + LoRA/QLoRA/DoRA) with resume'),
     'eval':  Command('kcap.eval.report', 'eval_cli', 'score captions under named METEOR protocols, with baselines and diversity'),
-    'caption': Command('kcap.infer.caption', 'caption_cli', 'caption videos with a saved captioner folder; JSONL for kcap eval'),
+    'caption': Command('kcap.infer.caption', 'caption_cli', 'caption videos with a captioner or serving folder (--engine hf|vllm); JSONL for kcap eval'),
+    'export': Command('kcap.infer.export', 'export_cli', 'serving folder: encoder half + standalone LLM (optionally GPTQ/AWQ 4-bit)'),
 }
 
 # %% ../nbs/90_cli.ipynb #7b8f8306

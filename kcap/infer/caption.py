@@ -23,7 +23,8 @@ from ..vlm.processor import PROCESSOR_FILE, VideoCaptionProcessor
 
 # %% auto #0
 __all__ = ['GENERATION_PRESETS', 'GENERATE_FILE', 'VIDEO_EXTS', 'GenerationPreset', 'generate_config', 'generate_kwargs',
-           'generate_captions', 'save_captioner', 'load_captioner', 'video_files', 'caption_videos', 'caption_cli']
+           'generate_captions', 'save_captioner', 'read_folder_json', 'load_captioner', 'video_files', 'caption_videos',
+           'caption_cli']
 
 # %% ../../nbs/60_infer.caption.ipynb #529c43bb
 @dataclass(frozen=True)
@@ -157,13 +158,19 @@ def _check_folder(d:Path):
             raise KcapError(f'{d}: no {" or ".join(names)} (written by {by}); write captioner folders with '
                             'kcap.infer.caption.save_captioner')
 
-def _read_generate(d:Path)->tuple[GenerateConfig, str]:
-    f = d/GENERATE_FILE
-    if not f.exists(): return generate_config(), 'uniform'
+def read_folder_json(f:Path, keys:set)->dict:
+    "A kcap folder's JSON file: valid JSON, format 1, no keys beyond `keys` (errors name the file)."
     try: meta = json.loads(f.read_text(encoding='utf-8'))
     except json.JSONDecodeError as e: raise KcapError(f'{f}: not valid JSON ({e.msg})') from None
-    if not isinstance(meta, dict) or set(meta) - {'format', 'generate', 'sampling'} or meta.get('format') != 1:
-        raise KcapError(f'{f}: expected {{"format": 1, "generate": {{...}}, "sampling": ...}}, got {str(meta)[:200]}')
+    if not isinstance(meta, dict) or set(meta) - keys or meta.get('format') != 1:
+        raise KcapError(f'{f}: expected {{"format": 1, ...}} with keys {sorted(keys)}, got {str(meta)[:200]}')
+    return meta
+
+def _read_generate(d:Path, f:Path|None=None, extra:tuple=())->tuple[GenerateConfig, str]:
+    "The generation defaults and frame sampling of a captioner folder (or of another kcap file `f` with `extra` keys)."
+    f = f or d/GENERATE_FILE
+    if not f.exists(): return generate_config(), 'uniform'
+    meta = read_folder_json(f, {'format', 'generate', 'sampling', *extra})
     try:
         gen = from_dict(GenerateConfig, meta.get('generate') or {}, where=f'{f}: generate')
         return gen, check_choice('sampling', meta.get('sampling', 'uniform'), SAMPLINGS)
