@@ -222,7 +222,7 @@ def video_files(
 
 # %% ../../nbs/60_infer.caption.ipynb #8c3795a3
 def caption_videos(
-    model,
+    model,                                      # a captioning model, or an engine (kcap.infer.export.load_engine)
     processor:VideoCaptionProcessor,
     paths:Sequence,                             # video files (see `video_files`)
     gen:GenerateConfig|str|None=None,           # a config, a preset name, or None ('default')
@@ -252,7 +252,8 @@ def caption_videos(
             failed.append((p, reason))
             if report is not None: report(p, reason)
         if frames:
-            caps = generate_captions(model, processor, videos=frames, gen=gen, batch_size=len(frames))
+            caps = (generate_captions(model, processor, videos=frames, gen=gen, batch_size=len(frames)) if isinstance(model, torch.nn.Module)
+                    else model.caption(frames, gen, batch_size=len(frames)))
             new = [{'id': p.stem, 'caption': c, 'video': str(p)} for p, c in zip(ok, caps)]
             rows += new
             if on_batch is not None: on_batch(new)
@@ -271,9 +272,12 @@ def _captioned(out:Path)->dict[str, dict]:
 
 def caption_cli(argv:list[str])->int:
     "`kcap caption --model DIR VIDEO_OR_DIR...`: caption videos with a saved captioner; JSONL for `kcap eval`."
-    ap = argparse.ArgumentParser(prog='kcap caption', description='Caption videos with a captioner folder written by save_captioner; '
+    ap = argparse.ArgumentParser(prog='kcap caption', description='Caption videos with a captioner folder (save_captioner) or a serving folder (kcap export); '
                                  'writes {"id", "caption", "video"} JSONL lines, the prediction format of kcap eval.')
-    ap.add_argument('--model', required=True, metavar='DIR', help='captioner folder: merged model, processor, kcap_generate.json')
+    ap.add_argument('--model', required=True, metavar='DIR', help='captioner folder (merged model, processor, kcap_generate.json) or serving folder')
+    ap.add_argument('--engine', default='hf', help="'hf' (transformers) or 'vllm' (a serving folder; its own venv: make vllm-env)")
+    ap.add_argument('--speculative', metavar='ngram|draft:DIR', help='speculative decoding: prompt lookup (ngram) or a draft serving folder')
+    ap.add_argument('--num-speculative-tokens', type=int, default=5, help='tokens proposed per step (default 5)')
     ap.add_argument('videos', nargs='+', metavar='VIDEO_OR_DIR', help=f'video files, or folders searched for {" ".join(VIDEO_EXTS)}')
     ap.add_argument('--out', help='JSONL file to write (atomically; captions so far go to OUT.partial); default: standard output')
     ap.add_argument('--resume', action='store_true', help="keep the captions an interrupted run left in OUT.partial (or OUT) and caption only the rest")
@@ -292,12 +296,15 @@ def caption_cli(argv:list[str])->int:
         files = video_files(a.videos)
         done = _captioned(Path(a.out)) if a.resume else {}
         generate_config(a.preset, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)  # bad values fail before loading
-        model, proc, gen, sampling = load_captioner(a.model, device=a.device or _default_device(), dtype=a.dtype)
-        gen = generate_config(a.preset or gen, proc.tokenizer, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)
+        from kcap.infer.export import load_engine       # export builds on this module: imported on use
+        spec = dict(speculative=a.speculative, num_speculative_tokens=a.num_speculative_tokens) if a.speculative else {}
+        model = load_engine(a.model, engine=a.engine, device=a.device or _default_device(), dtype=a.dtype, **spec)
+        proc, sampling = model.processor, model.sampling
+        gen = generate_config(a.preset or model.gen, proc.tokenizer, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)
     except KcapError as e:
         say(f'error: {e}'); return 2
     say(f'{len(files)} videos; {a.preset or "saved"} settings: ' + ', '.join(f'{k} {v}' for k, v in dataclasses.asdict(gen).items())
-        + f'; sampling {sampling}; {model.device}, {str(model.dtype).replace("torch.", "")}')
+        + f'; sampling {sampling}; engine {model}')
     kept = {str(f): done[str(f)] for f in files if str(f) in done}
     todo = [f for f in files if str(f) not in kept]
     if kept: say(f'--resume: {len(kept)} videos already captioned, {len(todo)} to go')
