@@ -26,6 +26,7 @@ COMMANDS = {
     'eval':  Command('kcap.eval.report', 'eval_cli', 'score captions under named METEOR protocols, with baselines and diversity'),
     'caption': Command('kcap.infer.caption', 'caption_cli', 'caption videos with a captioner or serving folder (--engine hf|vllm); JSONL for kcap eval'),
     'export': Command('kcap.infer.export', 'export_cli', 'serving folder: encoder half + standalone LLM (optionally GPTQ/AWQ 4-bit)'),
+    'serve': Command('kcap.infer.serve', 'serve_cli', 'OpenAI-compatible captioning API + Korean web page (batching, streaming; loopback and capped inputs by default)'),
 }
 
 # %% ../nbs/90_cli.ipynb #7b8f8306
