@@ -44,9 +44,9 @@ quant-env: .venv-quant/.kcap-installed
 demo: install
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(VENV)/bin/kcap demo --out $(OUT)
 
-## Quick start 2: the whole test suite (what CI runs)
-test: install
-	PATH="$(abspath $(VENV))/bin:$$PATH" bash tools/test.sh
+## Quick start 2: the whole test suite (what CI runs), including the vLLM and llm-compressor cells in their venvs
+test: install vllm-env quant-env
+	PATH="$(abspath $(VENV))/bin:$$PATH" KCAP_TEST_FLAGS="vllm quant" bash tools/test.sh
 
 clean-venv:
 	rm -rf $(VENV)

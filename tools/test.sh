@@ -4,7 +4,8 @@
 #  1c. tools/check_cells.py: no test cell holds an import;
 #  1d. tools/check_workflows.sh: both GitHub workflows validate against GitHub's schema and pass zizmor --offline;
 #  1e. tools/check_outputs.py: lists notebooks committed without outputs (a warning for now, not a failure);
-#  2. nbdev_test on every notebook with the default flags (slow/cuda/hub cells skipped);
+#  2. nbdev_test on every notebook with the default flags (slow/cuda/hub cells skipped) plus $KCAP_TEST_FLAGS
+#     (`make test` sets "vllm quant": the cells that run the vLLM and llm-compressor venvs it builds);
 #  3. nbdev_proc_nbs: the notebooks process for the docs site (Quarto itself is installed by the
 #     docs workflow on GitHub; it cannot be installed here, so its install check is bypassed);
 #  4. print "notebooks: N passed, N failed", then "test command: PASS" or "test command: FAIL" (every step).
@@ -52,7 +53,9 @@ for f in sorted(nbglob(None, as_path=True)):
 PY
 )
 start=$(date +%s)
-nbdev_test --timing 2>"$log/test.err" | tee "$log/test.out"
+flags=${KCAP_TEST_FLAGS:-}
+[ -n "$flags" ] && echo "extra test flags: $flags"
+nbdev_test --timing ${flags:+--flags "$flags"} 2>"$log/test.err" | tee "$log/test.out"
 test_rc=${PIPESTATUS[0]}
 cat "$log/test.err" >&2
 failed=$(sed -n '/Failed On The Following Notebooks/,$p' "$log/test.err" | grep -E '^\s+\S+\.ipynb' | wc -l)

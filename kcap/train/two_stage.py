@@ -498,7 +498,8 @@ class _Run:
             base = _encoder_to(_base_model(cfg, self.tokenizer, self.out), self.state.device)   # the cache fill runs on the GPU
             self.processor = VideoCaptionProcessor.from_config(cfg, self.tokenizer).check_model(base)
             root = Path(cfg.run.cache_dir); root = root if root.is_absolute() else self.out/root
-            self.cache = FeatureCache(root, feature_namespace(cfg, self.processor))
+            # rank 0 verifies every shard's sha256 first (and repairs); the other ranks then check sizes and headers only
+            self.cache = FeatureCache(root, feature_namespace(cfg, self.processor), verify='full' if self.main else 'size')
             self.keys, self.failed = {}, []
             for k in SPLITS:
                 kept, keys, rep = cache_features(base, self.processor, self.splits[k], self.cache, cfg.data.sampling, workers=workers)
