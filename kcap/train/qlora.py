@@ -11,26 +11,10 @@ from packaging.version import Version
 from transformers import AutoConfig, BitsAndBytesConfig
 from ..core import KcapError, check_choice
 from ..vlm.llava_next_video import model_class
+from ..vlm.embed import COMPUTE_DTYPES, SKIP_MODULES, bnb_4bit_config
 
 # %% auto #0
-__all__ = ['SKIP_MODULES', 'COMPUTE_DTYPES', 'BNB_MIN_VERSION', 'bnb_4bit_config', 'check_4bit_usable', 'quantized_linears',
-           'check_4bit_placement', 'load_4bit', 'bits_per_weight']
-
-# %% ../../nbs/41_train.qlora.ipynb #dd59b703
-SKIP_MODULES = ('model.vision_tower', 'model.multi_modal_projector', 'lm_head')  # full paths kept out of 4-bit
-COMPUTE_DTYPES = ('bfloat16', 'float16', 'float32')
-
-def bnb_4bit_config(
-    compute_dtype:str='bfloat16',   # dtype of the de-quantized matmuls: 'bfloat16' (A100/H100), 'float16' (T4), 'float32'
-    quant_type:str='nf4',           # 'nf4' (QLoRA) or 'fp4'
-    double_quant:bool=True,         # quantize the per-block scales too (~0.37 bit/parameter saved)
-    skip=SKIP_MODULES,              # module paths kept in full precision, FULL paths from the model root
-)->BitsAndBytesConfig:
-    "transformers' 4-bit bitsandbytes config for a LLaVA-NeXT-Video base: only the language model is quantized."
-    check_choice('compute_dtype', compute_dtype, COMPUTE_DTYPES)
-    check_choice('quant_type', quant_type, ('nf4', 'fp4'))
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=double_quant,
-                              bnb_4bit_compute_dtype=getattr(torch, compute_dtype), llm_int8_skip_modules=list(skip))
+__all__ = ['BNB_MIN_VERSION', 'check_4bit_usable', 'quantized_linears', 'check_4bit_placement', 'load_4bit', 'bits_per_weight']
 
 # %% ../../nbs/41_train.qlora.ipynb #864cb204
 BNB_MIN_VERSION = '0.46.1'   # transformers 5.x's BITSANDBYTES_MIN_VERSION

@@ -5,11 +5,13 @@
 # %% ../../nbs/17_vlm.embed.ipynb #82b16a75
 from __future__ import annotations
 import torch
+from transformers import BitsAndBytesConfig
 from peft import PeftModel
-from ..core import KcapError
+from ..core import KcapError, check_choice
 
 # %% auto #0
-__all__ = ['video_features', 'project_features', 'embeds_from_features', 'is_4bit']
+__all__ = ['SKIP_MODULES', 'COMPUTE_DTYPES', 'video_features', 'project_features', 'embeds_from_features', 'is_4bit',
+           'bnb_4bit_config']
 
 # %% ../../nbs/17_vlm.embed.ipynb #fc6ead1f
 def _inner(model):
@@ -65,3 +67,19 @@ def _base(model): return model.get_base_model() if isinstance(model, PeftModel) 
 def is_4bit(model)->bool:
     "True if the model holds bitsandbytes 4-bit weights."
     return bool(getattr(_base(model), 'is_loaded_in_4bit', False)) or any(hasattr(p, 'quant_state') for p in model.parameters())
+
+# %% ../../nbs/17_vlm.embed.ipynb #4a2b9715
+SKIP_MODULES = ('model.vision_tower', 'model.multi_modal_projector', 'lm_head')  # full paths kept out of 4-bit
+COMPUTE_DTYPES = ('bfloat16', 'float16', 'float32')
+
+def bnb_4bit_config(
+    compute_dtype:str='bfloat16',   # dtype of the de-quantized matmuls: 'bfloat16' (A100/H100), 'float16' (T4), 'float32'
+    quant_type:str='nf4',           # 'nf4' (QLoRA) or 'fp4'
+    double_quant:bool=True,         # quantize the per-block scales too (~0.37 bit/parameter saved)
+    skip=SKIP_MODULES,              # module paths kept in full precision, FULL paths from the model root
+)->BitsAndBytesConfig:
+    "transformers' 4-bit bitsandbytes config for a LLaVA-NeXT-Video base: only the language model is quantized."
+    check_choice('compute_dtype', compute_dtype, COMPUTE_DTYPES)
+    check_choice('quant_type', quant_type, ('nf4', 'fp4'))
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=double_quant,
+                              bnb_4bit_compute_dtype=getattr(torch, compute_dtype), llm_int8_skip_modules=list(skip))
