@@ -278,6 +278,7 @@ def caption_cli(argv:list[str])->int:
     ap.add_argument('--engine', default='hf', help="'hf' (transformers) or 'vllm' (a serving folder; its own venv: make vllm-env)")
     ap.add_argument('--speculative', metavar='ngram|draft:DIR', help='speculative decoding: prompt lookup (ngram) or a draft serving folder')
     ap.add_argument('--num-speculative-tokens', type=int, default=5, help='tokens proposed per step (default 5)')
+    ap.add_argument('--load-4bit', action='store_true', help='hf engine on a serving folder: load the LLM in bitsandbytes NF4 (T4 tier)')
     ap.add_argument('videos', nargs='+', metavar='VIDEO_OR_DIR', help=f'video files, or folders searched for {" ".join(VIDEO_EXTS)}')
     ap.add_argument('--out', help='JSONL file to write (atomically; captions so far go to OUT.partial); default: standard output')
     ap.add_argument('--resume', action='store_true', help="keep the captions an interrupted run left in OUT.partial (or OUT) and caption only the rest")
@@ -298,6 +299,9 @@ def caption_cli(argv:list[str])->int:
         generate_config(a.preset, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)  # bad values fail before loading
         from kcap.infer.export import load_engine       # export builds on this module: imported on use
         spec = dict(speculative=a.speculative, num_speculative_tokens=a.num_speculative_tokens) if a.speculative else {}
+        if a.load_4bit:
+            if a.engine != 'hf': raise KcapError('--load-4bit is an option of the hf engine (vLLM reads GPTQ/AWQ folders: kcap export --quant)')
+            spec['load_4bit'] = True
         model = load_engine(a.model, engine=a.engine, device=a.device or _default_device(), dtype=a.dtype, **spec)
         proc, sampling = model.processor, model.sampling
         gen = generate_config(a.preset or model.gen, proc.tokenizer, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)
