@@ -41,14 +41,14 @@ def skip_exec(path)->bool:
 
 def first_line(src): return next((l for l in src.splitlines() if l.strip() and not l.startswith('#|')), '')[:80]
 
-def run_one(path:Path, mpl_format:str)->int:
+def run_one(path:Path, mpl_format:str, run_flags:set=frozenset())->int:
     "Execute one notebook in this process; write it back only if every run cell succeeded."
     from execnb.nbio import write_nb
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
     from nbdev.process import NBProcessor
     from nbdev.clean import nbdev_clean
-    flags, name = skip_flags(), os.path.relpath(path)
+    flags, name = skip_flags() - set(run_flags), os.path.relpath(path)
     nb = NBProcessor(path, rm_directives=False).nb   # keeps the `#|` lines in the source it writes back
     if skip_exec(path): print(f'{name}: skip_exec in its front matter, not executed'); return 0
     for c in nb.cells:
@@ -82,14 +82,15 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('notebooks', nargs='+', type=Path)
     p.add_argument('--mpl-format', default='retina', help="matplotlib inline format (retina = 2x PNG)")
+    p.add_argument('--flags', default='', help='flagged cells to run too, as nbdev_test --flags (e.g. "vllm quant")')
     p.add_argument('--one', action='store_true', help=argparse.SUPPRESS)  # run in this process (the child)
     a = p.parse_args(argv)
     missing = [str(f) for f in a.notebooks if not f.is_file() or f.suffix != '.ipynb']
     if missing: p.error(f'not a notebook: {", ".join(missing)}')
-    if a.one: return run_one(a.notebooks[0].resolve(), a.mpl_format)
+    if a.one: return run_one(a.notebooks[0].resolve(), a.mpl_format, set(a.flags.split()))
     env = {**os.environ, **ENV}
     # one process per notebook, like nbdev_test: no state or imported module leaks from one notebook to the next
-    rcs = [subprocess.run([sys.executable, __file__, '--one', '--mpl-format', a.mpl_format, str(f)], env=env).returncode
+    rcs = [subprocess.run([sys.executable, __file__, '--one', '--mpl-format', a.mpl_format, '--flags', a.flags, str(f)], env=env).returncode
            for f in a.notebooks]
     bad = [str(f) for f, rc in zip(a.notebooks, rcs) if rc]
     if bad: print(f'exec_nbs: {len(bad)} of {len(rcs)} failed: {" ".join(bad)}')

@@ -4,6 +4,7 @@
 
 # %% ../../nbs/17_vlm.embed.ipynb #82b16a75
 from __future__ import annotations
+import threading
 import torch
 from transformers import BitsAndBytesConfig
 from peft import PeftModel
@@ -25,8 +26,10 @@ def video_features(
     pixel_values_videos:torch.Tensor, # (B, T, 3, H, W), normalized
 )->torch.Tensor:                # (B, T, N, C): the encoder features the pooler receives
     "The frozen encoder's selected features for a batch of videos, exactly as the model computes them."
-    inner, got = _inner(model), []
-    h = inner.vision_resampler.register_forward_pre_hook(lambda mod, args: got.append(args[0].detach()))
+    inner, got, me = _inner(model), [], threading.get_ident()
+    def grab(mod, args):                 # hooks are per module: keep only this thread's call (a server encodes from several)
+        if threading.get_ident() == me: got.append(args[0].detach())
+    h = inner.vision_resampler.register_forward_pre_hook(grab)
     try:
         cfg = inner.config
         inner.get_video_features(pixel_values_videos, vision_feature_layer=cfg.vision_feature_layer,
