@@ -8,6 +8,8 @@
 #     (`make test` sets "vllm quant": the cells that run the vLLM and llm-compressor venvs it builds);
 #  3. nbdev_proc_nbs: the notebooks process for the docs site (Quarto itself is installed by the
 #     docs workflow on GitHub; it cannot be installed here, so its install check is bypassed);
+#  3b. tools/render_site.py: nbconvert renders _proc/ to _site_check/*.html; a page fails when it is empty, loses its
+#     title cell's prose, lacks an embedded image or a table, or links to a page that does not exist;
 #  4. print "notebooks: N passed, N failed", then "test command: PASS" or "test command: FAIL" (every step).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +68,10 @@ echo "== 3. nbdev_proc_nbs (docs processing)"
 python tools/proc_nbs.py >"$log/proc.out" 2>&1
 proc_rc=$?
 if [ $proc_rc -ne 0 ]; then tail -40 "$log/proc.out"; echo "FAIL: nbdev_proc_nbs"; status=1; else echo ok; fi
+
+echo "== 3b. the processed notebooks render to HTML (nbconvert, offline) with their images, tables and links"
+if [ $proc_rc -eq 0 ]; then python tools/render_site.py --proc _proc --out _site_check || status=1
+else echo "skipped: nbdev_proc_nbs failed"; fi
 rm -rf _proc
 
 total=${#nbs[@]}
