@@ -14,7 +14,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForImageTex
 from transformers.models.llava_next_video.modeling_llava_next_video import (LlavaNextVideoMultiModalProjector,
     LlavaNextVideoPooler)
 from ..core import KcapError, check_choice, from_dict, set_seed
-from .llava import LinearProjector
+from .projectors import Unpooled, build_projector
 from .registry import LLMS, PROJECTORS, VISION_ENCODERS, ModelSpec, TinySpec, VisionSpec
 from ..vision.dinov3 import KcapDINOv3ViTConfig, kcap_dinov3_config, to_kcap_dinov3
 
@@ -62,9 +62,17 @@ def patch_grid(x, tiny:bool=False)->int:
     "Patches per side of one frame."
     return frame_size(x, tiny) // _patch(x, tiny)
 
+def _own_tokens(x, tiny=False)->int|None:
+    "Tokens per frame of a projector that sets them itself (c-abstractor, perceiver); None when the pooler decides."
+    if not isinstance(x, ModelSpec): return getattr(_as_config(x), 'projector_tokens', None)
+    if x.projector_spec.pooler: return None
+    if x.projector_tokens: return x.projector_tokens
+    return (_tiny_grid(x.vision_spec, tiny) // 2) ** 2 if tiny else x.projector_spec.tokens  # tiny: as a stride-2 pooler
+
 def video_tokens_per_frame(x, tiny:bool=False)->int:
-    "Visual tokens one frame becomes after spatial pooling: floor(grid / stride) ** 2, exactly what the pooler outputs."
-    return (patch_grid(x, tiny) // _stride(x)) ** 2
+    "Visual tokens one frame becomes: the projector's own count (c-abstractor, perceiver), else floor(grid / stride) ** 2 as the pooler outputs."
+    own = _own_tokens(x, tiny)
+    return own if own is not None else (patch_grid(x, tiny) // _stride(x)) ** 2
 
 def video_tokens(x, frames:int|None=None, tiny:bool=False)->int:
     "Visual tokens of one video: tokens per frame x frames (the spec's `frames` by default)."
@@ -120,6 +128,8 @@ class KcapLlavaNextVideoConfig(LlavaNextVideoConfig):
     "LLaVA-NeXT-Video config with a choice of projector (transformers' own class always has `mlp2x_gelu`)."
     model_type = 'kcap_llava_next_video'
     projector_type: str = 'linear'
+    projector_tokens: int | None = None   # tokens per frame of a projector that sets them (c-abstractor, perceiver)
+    projector_depth: int | None = None    # its depth (ResNet blocks per stage / resampler layers)
 
 class KcapLlavaNextVideoForConditionalGeneration(LlavaNextVideoForConditionalGeneration):
     "`LlavaNextVideoForConditionalGeneration` whose projector follows `config.projector_type`."
@@ -127,10 +137,8 @@ class KcapLlavaNextVideoForConditionalGeneration(LlavaNextVideoForConditionalGen
 
     def __init__(self, config:KcapLlavaNextVideoConfig):
         super().__init__(config)
-        check_choice('projector_type', config.projector_type, [p for p, s in PROJECTORS.items() if not s.stock])
-        n_layers = 1 if isinstance(config.vision_feature_layer, int) else len(config.vision_feature_layer)
-        self.model.multi_modal_projector = LinearProjector(config.vision_config.hidden_size * n_layers,
-                                                           config.text_config.hidden_size, config.multimodal_projector_bias)
+        self.model.multi_modal_projector = build_projector(config)   # checks projector_type
+        if not PROJECTORS[config.projector_type].pooler: self.model.vision_resampler = Unpooled()  # it reduces tokens itself
 
 AutoConfig.register(KcapLlavaNextVideoConfig.model_type, KcapLlavaNextVideoConfig, exist_ok=True)
 AutoModelForImageTextToText.register(KcapLlavaNextVideoConfig, KcapLlavaNextVideoForConditionalGeneration, exist_ok=True)
@@ -156,11 +164,13 @@ def _llava_config(spec:ModelSpec, vision_config, text_config, tokenizer_size:int
               spatial_pool_stride=spec.pool_stride, spatial_pool_mode=spec.pool_mode, projector_hidden_act='gelu',
               image_grid_pinpoints=[[s, 2*s], [2*s, s], [2*s, 2*s], [3*s, s], [s, 3*s]],
               image_seq_length=(s // vision_config.patch_size) ** 2,
-              video_seq_length=((size // vision_config.patch_size) // spec.pool_stride) ** 2 * spec.frames,
+              video_seq_length=(_own_tokens(spec, tiny) or ((size // vision_config.patch_size) // spec.pool_stride) ** 2) * spec.frames,
               tie_word_embeddings=text_config.tie_word_embeddings,
               kcap_spec=dataclasses.asdict(spec), kcap_frame_size=size, kcap_tiny=bool(tiny))
-    if PROJECTORS[spec.projector].stock: return LlavaNextVideoConfig(**kw)
-    return KcapLlavaNextVideoConfig(projector_type=spec.projector, **kw)
+    p = spec.projector_spec
+    if p.stock: return LlavaNextVideoConfig(**kw)
+    return KcapLlavaNextVideoConfig(projector_type=spec.projector, projector_tokens=_own_tokens(spec, tiny),
+                                    projector_depth=None if p.pooler else spec.projector_depth or p.depth, **kw)
 
 def hf_config(
     spec:ModelSpec,
@@ -265,14 +275,11 @@ def _load_vision(v:VisionSpec, path:str, dtype):
 def _fresh_parts(model, cfg, spec, dtype):
     "Replace the meta-device projector, newline and pooler of a shell model with freshly initialised CPU modules."
     m = model.model
-    if PROJECTORS[spec.projector].stock: proj = LlavaNextVideoMultiModalProjector(cfg)
-    else:
-        n_layers = 1 if isinstance(cfg.vision_feature_layer, int) else len(cfg.vision_feature_layer)
-        proj = LinearProjector(cfg.vision_config.hidden_size * n_layers, cfg.text_config.hidden_size, cfg.multimodal_projector_bias)
-    m.multi_modal_projector = proj.to(dtype)
+    p = spec.projector_spec
+    m.multi_modal_projector = (LlavaNextVideoMultiModalProjector(cfg) if p.stock else build_projector(cfg)).to(dtype)
     h = cfg.text_config.hidden_size
     m.image_newline = nn.Parameter((torch.randn(h) / math.sqrt(h)).to(dtype))
-    m.vision_resampler = LlavaNextVideoPooler(cfg).to(dtype)
+    m.vision_resampler = (LlavaNextVideoPooler(cfg) if p.pooler else Unpooled()).to(dtype)
 
 def _assemble(spec:ModelSpec, dtype, tokenizer=None, tokenizer_size=None, **kwargs):
     v, l = spec.vision_spec, spec.llm_spec
@@ -318,11 +325,14 @@ def _load_released(spec:ModelSpec, dtype, **kwargs):
     if cfg.model_type not in ('llava_next_video', KcapLlavaNextVideoConfig.model_type):
         raise KcapError(f'{spec.pretrained}: holds a {cfg.model_type!r} model, expected a LLaVA-NeXT-Video checkpoint')
     if not getattr(cfg, 'kcap_tiny', False): _check_released(spec, cfg, spec.pretrained)
-    if PROJECTORS[spec.projector].stock != (cfg.model_type == 'llava_next_video'):
-        raise KcapError(f'{spec.pretrained}: its projector is not {spec.projector!r}')
+    saved = 'mlp2x_gelu' if cfg.model_type == 'llava_next_video' else cfg.projector_type
+    if saved != spec.projector: raise KcapError(f'{spec.pretrained}: its projector is {saved!r}, not {spec.projector!r}')
+    for f in ('projector_tokens', 'projector_depth'):   # learned shapes: the checkpoint's, unless the spec asks otherwise
+        if getattr(spec, f) is not None and getattr(spec, f) != getattr(cfg, f, None):
+            raise KcapError(f'{spec.pretrained}: its {f} is {getattr(cfg, f, None)}, the spec asks for {getattr(spec, f)}')
     model = model_class(cfg).from_pretrained(spec.pretrained, dtype=dtype, **kwargs)
     c = model.config
-    if (c.spatial_pool_stride, c.spatial_pool_mode) != (spec.pool_stride, spec.pool_mode):
+    if spec.projector_spec.pooler and (c.spatial_pool_stride, c.spatial_pool_mode) != (spec.pool_stride, spec.pool_mode):
         if 'conv' in (spec.pool_mode, c.spatial_pool_mode):
             raise KcapError(f'{spec.pretrained}: pools with {c.spatial_pool_mode!r}/{c.spatial_pool_stride}; a learned (conv) '
                             'pooler cannot be changed on load')

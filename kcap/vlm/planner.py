@@ -11,7 +11,7 @@ from torch import nn
 from ..core import KcapError
 from ..config import GPU_TIERS, KcapConfig, load_config
 from .registry import ModelSpec
-from .llava_next_video import hf_config, meta_model, model_class, param_counts, video_tokens_per_frame
+from .llava_next_video import hf_config, meta_model, model_class, param_counts, patch_grid, video_tokens_per_frame
 
 # %% auto #0
 __all__ = ['LLM_PREFIX', 'PROMPT_TOKENS', 'QUANT_BITS', 'CUDA_OVERHEAD_GIB', 'FRAGMENTATION', 'GIB', 'QUANT_WEIGHT_BITS',
@@ -104,6 +104,7 @@ def saved_activation_bytes(
     frames:int=0,               # frames per sample (checkpointed vision layers keep their inputs)
     adapter_bytes:int=4,        # bytes of the adapter weights' dtype (peft keeps adapters in fp32 by default)
     scored:int|None=None,       # positions per sample that get logits (kcap: the caption's, plus one); None: all `seq`
+    projector_elems:int|None=None, # saved elements per frame of a projector that sets its own tokens (its `saved_elems`)
 )->dict:                        # bytes autograd saves in one forward, by part
     "Activation bytes saved for backward by a LLaVA-NeXT-Video forward with a frozen encoder and LLM (formula in the text)."
     d, qk, ab = dims, dims['qk_norm'], adapter_bytes
@@ -126,7 +127,8 @@ def saved_activation_bytes(
                recompute=tokens * (layer + extra) if ckpt else 0,   # one layer rebuilt at a time in backward (transient)
                other=tokens * (4 * d['H'] + (0 if ckpt else 2 * b * d['head_dim']) + 13),
                logprobs=batch * (seq if scored is None else scored) * 4 * d['vocab'],
-               projector=batch * visual * b * (d['vision_hidden'] + (2 * d['H'] if projector_layers == 2 else 0)),
+               projector=(batch * frames * b * projector_elems if projector_elems is not None   # c-abstractor, perceiver
+                          else batch * visual * b * (d['vision_hidden'] + (2 * d['H'] if projector_layers == 2 else 0))),
                vision_ckpt=batch * frames * (d['vision_layers'] + 1) * d['vision_tokens'] * d['vision_hidden'] * b if ckpt else 0)
     return out
 
@@ -153,7 +155,9 @@ def memory_estimate(
     b = 4 if mode == 'qlora' else b16          # QLoRA's preparation upcasts every non-4-bit parameter: fp32 activations
     pc, dims, tok = param_counts(model), llm_dims(model), plan_tokens(model, cfg)
     hits = [] if mode == 'none' else lora_targets(model, cfg.lora.target)
-    proj = sum(p.numel() for p in model.model.multi_modal_projector.parameters())   # what stages 1 and 2 train
+    pm = model.model.multi_modal_projector
+    proj = sum(p.numel() for p in pm.parameters())   # what stages 1 and 2 train
+    pe = pm.saved_elems(patch_grid(model) ** 2) if hasattr(pm, 'saved_elems') else None   # kcap.vlm.projectors' resamplers
     adapters = sum(cfg.lora.r * (i + o) + (o if mode == 'dora' else 0) for _, i, o in hits)
     frozen = pc['total'] - proj
     if cfg.lora.mode == 'qlora':               # the base model is loaded 4-bit for both stages
@@ -169,7 +173,7 @@ def memory_estimate(
     layer0 = [h for h in hits if h[0].startswith(LLM_PREFIX + 'layers.0.')]
     act = saved_activation_bytes(dims, tok['sequence'], tok['per_sample'], st.batch_size, b, st.grad_checkpointing,
                                  layer0 or None, cfg.lora.r, cfg.lora.dropout, 1, mode == 'dora',
-                                 cfg.model.projector_spec.layers, cfg.model.frames, scored=tok['scored'])
+                                 cfg.model.projector_spec.layers, cfg.model.frames, scored=tok['scored'], projector_elems=pe)
     logits = st.batch_size * tok['scored'] * dims['vocab'] * (b + 4)      # held logits + fp32 grad (log-probs are in act)
     vision = (st.batch_size * cfg.model.frames * dims['vision_tokens'] * b
               * (4 * dims['vision_hidden'] + 2 * dims['vision_intermediate']))   # one frozen encoder layer at a time (assumption)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/14_vlm.registry.ipynb #d11c4f72
 from __future__ import annotations
-import dataclasses
+import dataclasses, math
 from dataclasses import dataclass, field
 from ..core import KcapError, check_choice
 from .llava import PROMPT_STYLES
@@ -161,14 +161,22 @@ LLMS = {l.name: l for l in [
 class ProjectorSpec:
     "A vision-to-LLM projector."
     name:str
-    layers:int       # linear layers
-    act:str|None     # activation between them
-    stock:bool       # True if transformers' LlavaNextVideo classes hold it unchanged
+    layers:int              # linear layers of its readout
+    act:str|None            # activation between them
+    stock:bool              # True if transformers' LlavaNextVideo classes hold it unchanged
+    pooler:bool=True        # the stock pooler (pool_stride, pool_mode) runs before it; False: it sets the token count itself
+    tokens:int|None=None    # pooler=False: default tokens per frame (ModelSpec.projector_tokens overrides)
+    square:bool=False       # its tokens form an M x M grid, so their number must be a square
+    depth:int|None=None     # pooler=False: default depth (ResNet blocks per stage / resampler layers)
     note:str=''
 
 PROJECTORS = {p.name: p for p in [
     ProjectorSpec('linear', 1, None, stock=False, note='LLaVA-1 (Liu et al. 2023)'),
     ProjectorSpec('mlp2x_gelu', 2, 'gelu', stock=True, note='LLaVA-1.5 / NeXT / NeXT-Video default'),
+    ProjectorSpec('c-abstractor', 2, 'silu', stock=False, pooler=False, tokens=64, square=True, depth=3,
+                  note='Honeybee (Cha et al. 2024): ResNet blocks, adaptive pooling to M x M, ResNet blocks, MLP'),
+    ProjectorSpec('perceiver', 1, None, stock=False, pooler=False, tokens=64, depth=2,
+                  note='Flamingo (Alayrac et al. 2022) / BLIP-2 (Li et al. 2023): learned queries, cross-attention'),
 ]}
 
 # %% ../../nbs/14_vlm.registry.ipynb #ed4f328a
@@ -191,6 +199,8 @@ class ModelSpec:
     vision_path:str|None=None        # local folder (or hub id) overriding the encoder's checkpoint
     llm_path:str|None=None           # local folder (or hub id) overriding the LLM's checkpoint
     feature_layer:int|None=None      # override of the encoder's feature layer
+    projector_tokens:int|None=None   # tokens per frame of a projector that sets them (c-abstractor: M*M; perceiver: queries)
+    projector_depth:int|None=None    # its depth (c-abstractor: ResNet blocks per stage; perceiver: layers); None: registry's
 
     def __post_init__(self):
         check_choice('vision', self.vision, VISION_ENCODERS)
@@ -210,6 +220,19 @@ class ModelSpec:
                 raise KcapError(f'ModelSpec.image_size: {self.image_size} is not a multiple of the patch size {v.patch_size}')
         if self.feature_layer is not None and not -v.num_layers <= self.feature_layer <= v.num_layers:
             raise KcapError(f'ModelSpec.feature_layer: {self.feature_layer} is outside -{v.num_layers}..{v.num_layers}')
+        self._check_projector()
+
+    def _check_projector(self):
+        p = PROJECTORS[self.projector]
+        for f in ('projector_tokens', 'projector_depth'):
+            x = getattr(self, f)
+            if x is None: continue
+            if p.pooler: raise KcapError(f'ModelSpec.{f}: projector {p.name!r} keeps the pooler\'s tokens (set pool_stride); '
+                                         f'only {[k for k, s in PROJECTORS.items() if not s.pooler]} take {f}')
+            if not isinstance(x, int) or x < 1: raise KcapError(f'ModelSpec.{f}: expected a positive integer, got {x!r}')
+        if p.square and self.projector_tokens and math.isqrt(self.projector_tokens) ** 2 != self.projector_tokens:
+            raise KcapError(f'ModelSpec.projector_tokens: {p.name} pools to an M x M grid, so tokens must be a square '
+                            f'(36, 64, 144 ...), got {self.projector_tokens}')
 
     @property
     def vision_spec(self)->VisionSpec: return VISION_ENCODERS[self.vision]
