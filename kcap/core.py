@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #aa63fe4a
 from __future__ import annotations
-import collections, contextlib, dataclasses, difflib, itertools, json, os, random, shutil, tempfile
+import collections, contextlib, dataclasses, difflib, importlib.util, itertools, json, os, random, shutil, tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -13,7 +13,8 @@ import yaml
 
 # %% auto #0
 __all__ = ['KcapError', 'check_choice', 'atomic_write', 'atomic_dir', 'save_json', 'write_jsonl', 'read_text', 'read_jsonl',
-           'prefetch', 'set_seed', 'from_dict', 'read_yaml', 'load_yaml', 'save_yaml', 'korean_font']
+           'prefetch', 'set_seed', 'from_dict', 'read_yaml', 'load_yaml', 'save_yaml', 'korean_font',
+           'side_venv_python']
 
 # %% ../nbs/00_core.ipynb #05a20d15
 class KcapError(Exception):
@@ -215,3 +216,17 @@ def korean_font()->str:
     matplotlib.rcParams['font.family'] = name
     matplotlib.rcParams['axes.unicode_minus'] = False
     return name
+
+# %% ../nbs/00_core.ipynb #ac7e4744
+def side_venv_python(
+    env:str,        # environment variable that may name the Python, e.g. 'KCAP_VLLM_PYTHON'
+    venv:str,       # the venv folder in the kcap checkout, e.g. '.venv-vllm'
+    target:str,     # the make target that builds it, e.g. 'vllm-env'
+)->Path:            # the Python executable
+    "The Python of one of kcap's side venvs (vLLM, llm-compressor): $env, else the kcap checkout's VENV/bin/python."
+    given = os.environ.get(env)
+    p = Path(given) if given else Path(importlib.util.find_spec('kcap').origin).resolve().parent.parent/venv/'bin'/'python'
+    if not p.is_file():
+        raise KcapError(f'{p}: no Python of the {venv} venv ({"from $" + env if given else "default path"}); '
+                        f'run `make {target}` in the kcap checkout, or set {env} to that venv\'s python')
+    return p

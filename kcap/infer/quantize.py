@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save as save_safetensors
 from torch.utils.data import DataLoader
 from transformers import AutoModelForCausalLM, CompressedTensorsConfig
 import kcap
-from ..core import KcapError, atomic_dir, atomic_write, check_choice, save_json
+from ..core import KcapError, atomic_dir, atomic_write, check_choice, save_json, side_venv_python
 
 # %% auto #0
 __all__ = ['QUANT_METHODS', 'QUANT_IGNORE', 'QUANT_FILE', 'QUANT_PYTHON_ENV', 'QuantMethod', 'calib_batches', 'save_calib',
@@ -193,12 +193,7 @@ def quantize_cli(argv:list[str])->int:
 # %% ../../nbs/62_infer.quantize.ipynb #8a6e4fbe
 def quant_python()->Path:
     "The Python of the llm-compressor venv: $KCAP_QUANT_PYTHON, else the kcap checkout's .venv-quant/bin/python."
-    env = os.environ.get(QUANT_PYTHON_ENV)
-    p = Path(env) if env else Path(kcap.__file__).resolve().parent.parent/'.venv-quant'/'bin'/'python'
-    if not p.is_file():
-        raise KcapError(f'{p}: no Python of the llm-compressor venv ({"from $" + QUANT_PYTHON_ENV if env else "default path"}); '
-                        f'run `make quant-env` in the kcap checkout, or set {QUANT_PYTHON_ENV} to that venv\'s python')
-    return p
+    return side_venv_python(QUANT_PYTHON_ENV, '.venv-quant', 'quant-env')
 
 def quantize_in_quant_env(
     src:str|Path, dst:str|Path, method:str='gptq', calib:list[dict]|None=None, group_size:int=128,
