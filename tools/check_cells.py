@@ -26,7 +26,7 @@ def test_cells_with_imports(nb_path):
     return out
 
 if __name__ == '__main__':
-    bad = [(f, i, w, l) for f in sorted(Path('nbs').glob('*.ipynb')) for i, w, l in test_cells_with_imports(f)]
+    bad = [(f, i, w, l) for f in sorted(Path('nbs').rglob('*.ipynb')) if '.ipynb_checkpoints' not in f.parts for i, w, l in test_cells_with_imports(f)]
     for f, i, w, l in bad:
         print(f'FAIL: {f} cell {i}: a test cell that {w}, so the docs build runs it alone (move the import to the imports cell, '
               f'or show_doc to a cell of its own): {l}')

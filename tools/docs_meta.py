@@ -24,7 +24,7 @@ def readme_text()->str:
         parts.append(src)
     text = '\n\n'.join(parts)
     # notebook links -> links to the notebooks in the repo (the docs site rewrites them itself)
-    text = re.sub(r'\]\((\d\d_[\w.]+)\.ipynb\)', r'](nbs/\1.ipynb)', text)
+    text = re.sub(r'\]\(((?:tutorials/)?\d\d_[\w.]+)\.ipynb\)', r'](nbs/\1.ipynb)', text)
     return '<!-- generated from nbs/index.ipynb by tools/docs_meta.py: edit the notebook, not this file -->\n\n' + text.strip() + '\n'
 
 def sidebar_text()->str:
