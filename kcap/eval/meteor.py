@@ -4,7 +4,7 @@
 
 # %% ../../nbs/50_eval.meteor.ipynb #811c96b9
 from __future__ import annotations
-import dataclasses, functools, heapq, importlib.util, itertools, os, re, shutil, subprocess, types
+import dataclasses, functools, heapq, importlib.util, itertools, os, re, shutil, subprocess, types, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -232,7 +232,15 @@ def _candidate_table(pairs, codes)->types.SimpleNamespace:
     return types.SimpleNamespace(hl=hl, rl=rl, gs=gs, gc=gc, hs=hs, g=g, kind=kind, fh=fh)
 
 # %% ../../nbs/50_eval.meteor.ipynb #b7e1c0a2
-_jit = numba.njit(cache=True) if numba is not None else (lambda f: f)   # without numba: the same code in plain Python (slow)
+def _jit(f):
+    "`numba.njit(cache=True)`; with no writable cache folder (a read-only install) `numba.njit`; without numba `f` (plain Python, slow)."
+    if numba is None: return f
+    try: return numba.njit(cache=True)(f)
+    except RuntimeError as e:                    # numba: "cannot cache function ...: no locator available for file ..."
+        if 'no locator available' not in str(e): raise
+        warnings.warn("numba finds no writable folder to cache kcap's METEOR kernel (kcap/eval/__pycache__, ~/.cache/numba): batches "
+                      'that use it compile it in every process (8-12 s); set NUMBA_CACHE_DIR to a writable folder', stacklevel=2)
+        return numba.njit(f)
 
 @_jit
 def _insert(kept, beam, key, par, hyp, k, b, i):
@@ -375,9 +383,17 @@ def _kernel_matches(pairs, beam:int, codes=None)->tuple[np.ndarray, np.ndarray, 
     return tuple(np.concatenate([a, b]) for a, b in zip((p, j, i), _one_by_one(pairs, left.tolist(), beam)))
 
 # %% ../../nbs/50_eval.meteor.ipynb #68c6ea41
+_KERNEL_MIN_WORK = 2000    # beam positions from which loading the kernel (~0.5 s; 8-12 s to compile) beats `_beam` (0.1-0.3 ms each)
+
+def _kernel_pays(pairs, codes)->bool:
+    "Whether `_beam_kernel` is worth calling for this batch: it is loaded in this process already, or the batch has `_KERNEL_MIN_WORK` beam positions."
+    return bool(_beam_kernel.signatures) or int((_candidate_table(pairs, codes).kind == 2).sum()) >= _KERNEL_MIN_WORK
+
 def _matches(pairs, beam:int, codes=None, kernel:bool|None=None)->tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "(pair, ref position, hyp position) of every match of every pair: by `_beam_kernel` (default: `_KERNEL`), else by `align_exact` pair by pair."
-    if (_KERNEL if kernel is None else kernel) and beam >= 1: return _kernel_matches(pairs, beam, codes)
+    "(pair, ref position, hyp position) of every match of every pair, by `_beam_kernel` or by `align_exact` pair by pair (the same matches); `kernel=None`: the kernel when `_KERNEL` and `_kernel_pays`."
+    if beam >= 1:
+        if kernel is None: codes = _codes(pairs) if codes is None else codes; kernel = _KERNEL and _kernel_pays(pairs, codes)
+        if kernel: return _kernel_matches(pairs, beam, codes)
     return _one_by_one(pairs, range(len(pairs)), beam)
 
 def align_batch(
