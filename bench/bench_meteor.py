@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark kcap's caption metrics against the reference programs, side by side in one run.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_meteor.py [--n 2000] [--skip-long]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_meteor.py [--n 2000] [--skip-long] [--cli-n 300]
 
 Data: the 2000 KorSTS pairs of nbs/fixtures/korsts-meteor/oracle_scores.tsv ("short"), and 2000 "long" pairs made
 deterministically by joining consecutive pairs until both sides have at least 500 characters (AI-Hub captions average
@@ -17,10 +17,13 @@ kcap's METEOR rows use the numba beam-search kernel when numba is installed. Its
 rows and are NOT in the kcap column: the first call in this process (loading the compiled kernel from numba's cache in
 kcap/eval/__pycache__, or compiling it when the cache is empty), and a cold compile measured in a separate process with an
 empty NUMBA_CACHE_DIR (what the very first run after installing kcap pays once).
+The CLI rows time what a grid pays per run: `kcap eval PRED REF --protocol meteor15-en` as a new process on the first
+--cli-n short pairs (imports, reading the files, scoring, CI95, constant baseline, BLEU/ROUGE-L/CIDEr-D, diversity), median of
+3 runs, against the jar's median of 3 on the same pairs; "cold" gives each run an empty NUMBA_CACHE_DIR (a kernel cache miss).
 kcap ports only METEOR's exact module: the row "vs jar -m exact" shows the agreement with the jar restricted to it (the
 full jar's English stem/synonym/paraphrase modules fire on some Latin words and digits, mostly in the long news pairs).
 """
-import argparse, csv, os, re, subprocess, sys, tempfile, time
+import argparse, csv, json, os, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 
@@ -121,13 +124,34 @@ def kernel_rows(rows):
     rows.append(('-', 'numba kernel: cold compile (own process, empty cache; once per install)', t, None, None))
 
 
+def cli_rows(pairs, rows, repeats=3):
+    "`kcap eval --protocol meteor15-en` end to end in its own process (warm caches, then an empty numba cache) vs the jar, medians of `repeats`."
+    hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
+    with tempfile.TemporaryDirectory() as d:
+        for name, caps in (('p', hyps), ('r', refs)):
+            Path(d, f'{name}.jsonl').write_text(''.join(json.dumps({'id': str(k), 'caption': c}, ensure_ascii=False) + '\n' for k, c in enumerate(caps)), encoding='utf-8')
+        cmd = [sys.executable, '-c', 'import sys; from kcap.cli import main; sys.exit(main(sys.argv[1:]))', 'eval', f'{d}/p.jsonl', f'{d}/r.jsonl', '--protocol', 'meteor15-en']
+        env = dict(os.environ, PYTHONPATH=str(ROOT)); env.pop('NUMBA_CACHE_DIR', None)
+        run = lambda e: timed(lambda: subprocess.run(cmd, env=e, cwd=d, capture_output=True, check=True))[1]
+        run(env)                                                           # bytecode and numba caches in place for the warm runs
+        warm, cold, jar = [], [], []
+        for _ in range(repeats):                                           # interleaved: a busy machine slows all three alike
+            jar.append(timed(lambda: jar_files(hyps, refs, ['-l', 'en', '-norm']))[1]); warm.append(run(env))
+            with tempfile.TemporaryDirectory() as c: cold.append(run(dict(env, NUMBA_CACHE_DIR=c)))
+    name = f'{len(pairs)} short'
+    rows.append((name, f'kcap eval CLI, meteor15-en, new process, warm (median of {repeats})', statistics.median(warm), statistics.median(jar), None))
+    rows.append((name, f'kcap eval CLI, meteor15-en, new process, empty numba cache (median of {repeats})', statistics.median(cold), statistics.median(jar), None))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--n', type=int, default=2000); ap.add_argument('--skip-long', action='store_true')
+    ap.add_argument('--cli-n', type=int, default=300, help='pairs for the kcap eval CLI rows (0: skip them)')
     a = ap.parse_args()
     short, long = load(a.n)
     rows = []
     kernel_rows(rows)
+    if a.cli_n: cli_rows(load(a.cli_n)[0], rows)
     bench(f'{a.n} short', short, rows)
     if not a.skip_long: bench(f'{a.n} long (>=500 chars)', long, rows)
     print(f"\n| set | what | kcap s | reference s | reference / kcap | max abs diff | pairs within 1e-6 |")

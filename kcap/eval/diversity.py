@@ -8,15 +8,15 @@ import functools, math, random
 from collections import Counter
 from typing import Mapping, Sequence
 import numpy as np
-from ..core import KcapError
+from ..core import KcapError, check_choice
 from .meteor import meteor_params, meteor_segment_stats_batch, meteor_from_stats_batch, meteor_pool
 from .nltk_meteor import nltk_meteor
 from .protocols import get_protocol, protocol_tokens, score_protocol
 from .stats import paired_bootstrap
-from .tokenize import kiwi_tokens
+from .tokenize import kiwi_tokens, coco_tokenize
 
 # %% auto #0
-__all__ = ['diversity', 'constant_baseline', 'grounding_gap']
+__all__ = ['DIVERSITY_TOKENS', 'diversity', 'constant_baseline', 'grounding_gap']
 
 # %% ../../nbs/55_eval.diversity.ipynb #e6a6b5b3
 def _self_bleu4(toks:list[list[str]])->float|None:
@@ -44,18 +44,22 @@ def _self_bleu4(toks:list[list[str]])->float|None:
     ratio = (tl + 1e-15) / (rl + 1e-9)
     return float(out * math.exp(1 - 1 / ratio)) if ratio < 1 else float(out)
 
+DIVERSITY_TOKENS = {'kiwi': 'Kiwi morphemes', 'coco': 'coco PTB words'}   # what distinct-n, vocabulary and self-BLEU count
+
 def diversity(
     captions:Sequence[str],      # generated captions (one per video)
-)->dict:                         # unique_ratio, distinct_1, distinct_2, vocab_size, self_bleu4, mean_tokens, top captions
-    "Mode-collapse figures of a set of captions, on Kiwi morphemes."
+    tokens:str='kiwi',           # a key of DIVERSITY_TOKENS: 'kiwi' morphemes, or 'coco' PTB words (no Kiwi load)
+)->dict:                         # unique_ratio, distinct_1, distinct_2, vocab_size, self_bleu4, mean_tokens, top captions, tokens
+    "Mode-collapse figures of a set of captions, on Kiwi morphemes (or coco's PTB words: `tokens='coco'`)."
+    check_choice('diversity tokens', tokens, DIVERSITY_TOKENS)
     caps = [c.strip() for c in captions]
     if not caps: raise KcapError('diversity needs at least one caption')
-    toks = kiwi_tokens(caps)
+    toks = kiwi_tokens(caps) if tokens == 'kiwi' else [t.split() for t in coco_tokenize(caps)]
     uni = [w for t in toks for w in t]; bi = [tuple(t[i:i+2]) for t in toks for i in range(len(t) - 1)]
     return {'n': len(caps), 'unique_captions': len(set(caps)), 'unique_ratio': len(set(caps)) / len(caps),
             'distinct_1': len(set(uni)) / len(uni) if uni else 0.0, 'distinct_2': len(set(bi)) / len(bi) if bi else 0.0,
             'vocab_size': len(set(uni)), 'mean_tokens': float(np.mean([len(t) for t in toks])),
-            'self_bleu4': _self_bleu4(toks), 'top_captions': Counter(caps).most_common(3)}
+            'self_bleu4': _self_bleu4(toks), 'top_captions': Counter(caps).most_common(3), 'tokens': tokens}
 
 # %% ../../nbs/55_eval.diversity.ipynb #01477afa
 def _as_list(refs)->list[list[str]]:

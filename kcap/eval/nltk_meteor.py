@@ -4,8 +4,8 @@
 
 # %% ../../nbs/51_eval.nltk_meteor.ipynb #90683e9b
 from __future__ import annotations
+import functools
 from typing import Callable, Sequence
-from nltk.stem.porter import PorterStemmer
 from ..core import KcapError
 
 # %% auto #0
@@ -14,7 +14,10 @@ __all__ = ['nltk_meteor_single', 'nltk_meteor']
 # %% ../../nbs/51_eval.nltk_meteor.ipynb #8c5f8dc0
 class _StemCache(dict):
     "word -> Porter stem (nltk's default NLTK_EXTENSIONS mode, lower-cased), memoized per process."
-    def __init__(self): super().__init__(); self.stemmer = PorterStemmer()
+    @functools.cached_property
+    def stemmer(self):
+        from nltk.stem.porter import PorterStemmer   # on first use: importing nltk takes 0.2-0.5 s and only the stem stage needs it
+        return PorterStemmer()
     def __missing__(self, w): s = self[w] = self.stemmer.stem(w); return s
 
 _STEMS = _StemCache()

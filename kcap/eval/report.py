@@ -12,7 +12,7 @@ import numpy as np
 from ..core import KcapError, atomic_write, read_jsonl, read_text, save_json, korean_font
 from .protocols import PROTOCOLS, get_protocol, score_protocol
 from .stats import bootstrap_ci, paired_bootstrap
-from .diversity import diversity, constant_baseline, grounding_gap
+from .diversity import DIVERSITY_TOKENS, diversity, constant_baseline, grounding_gap
 from .cococap import bleu, rouge_l, cider_d
 from .tokenize import coco_tokenize
 
@@ -42,6 +42,7 @@ def evaluate(
     n_boot:int=1000,                         # bootstrap resamples
     baseline:bool=True,                      # constant-caption baseline per protocol (cached per refs)
     baseline_pool:Sequence[str]|None=None,   # candidate captions for the baseline (default: the references)
+    diversity_tokens:str|None=None,          # 'kiwi' or 'coco' (see `diversity`); None: 'kiwi' if a protocol uses Kiwi, else 'coco'
 )->dict:                                     # the `kcap eval --json` layout
     "Score predictions under named METEOR protocols, with CI95, BLEU-4/ROUGE-L/CIDEr-D, diversity and the constant baseline."
     _check_ids(preds, refs)
@@ -59,7 +60,8 @@ def evaluate(
     ch = coco_tokenize(H); flat = coco_tokenize([r for rs in R for r in rs]); cr, k = [], 0
     for rs in R: cr.append(flat[k:k+len(rs)]); k += len(rs)
     b, _ = bleu(ch, cr)
-    out.update(bleu=b, bleu4=b[3], rouge_l=rouge_l(ch, cr)[0], cider_d=cider_d(ch, cr)[0], diversity=diversity(H))
+    dt = diversity_tokens or ('kiwi' if any(get_protocol(p).tokenizer == 'kiwi' for p in protocols) else 'coco')
+    out.update(bleu=b, bleu4=b[3], rouge_l=rouge_l(ch, cr)[0], cider_d=cider_d(ch, cr)[0], diversity=diversity(H, dt))
     out['constant_baseline'] = ({name: constant_baseline(R, name, baseline_pool, seed=seed) for name in protocols} if baseline else {})
     return out
 
@@ -122,7 +124,7 @@ def _fmt(result:dict)->str:
     d = result['diversity']
     lines.append(f"BLEU-4 {result['bleu4']:.4f}  ROUGE-L {result['rouge_l']:.4f}  CIDEr-D {result['cider_d']:.4f}  (coco tokens)")
     sb = 'n/a' if d['self_bleu4'] is None else f"{d['self_bleu4']:.3f}"
-    lines.append(f"diversity: {d['unique_captions']}/{d['n']} unique ({d['unique_ratio']:.2f}), distinct-1 {d['distinct_1']:.3f}, "
+    lines.append(f"diversity ({DIVERSITY_TOKENS[d['tokens']]}): {d['unique_captions']}/{d['n']} unique ({d['unique_ratio']:.2f}), distinct-1 {d['distinct_1']:.3f}, "
                  f"distinct-2 {d['distinct_2']:.3f}, self-BLEU-4 {sb}, vocab {d['vocab_size']}")
     return '\n'.join(lines)
 
@@ -146,6 +148,8 @@ def eval_cli(argv:list[str])->int:
     ap.add_argument('--baseline-pool', help='JSONL or text file of candidate captions for the constant baseline')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--no-ci', action='store_true', help='skip the bootstrap intervals')
+    ap.add_argument('--diversity-tokens', choices=list(DIVERSITY_TOKENS), help='what distinct-n, vocabulary and self-BLEU count: '
+                    'kiwi (morphemes) or coco (PTB words); default: kiwi when a chosen protocol uses Kiwi, else coco (Kiwi takes 3-4 s to load)')
     a = ap.parse_args(argv)
     # bad input raises KcapError, which `kcap`'s dispatcher prints as one 'kcap eval: error: ...' line (exit 2)
     for flag, out in (('--json', a.json), ('--plot', a.plot)):
@@ -158,7 +162,7 @@ def eval_cli(argv:list[str])->int:
                 else [l.strip() for l in read_text(p).splitlines() if l.strip()])
     _check_ids(preds, refs, where=f'{a.pred} vs {a.ref}')
     res = evaluate(preds, refs, protocols=tuple(a.protocol or ('coco', 'meteor15-kiwi')), categories=cats or None,
-                   ci=not a.no_ci, seed=a.seed, baseline_pool=pool)
+                   ci=not a.no_ci, seed=a.seed, baseline_pool=pool, diversity_tokens=a.diversity_tokens)
     print(_fmt(res))
     try:
         if a.json: save_json(res, a.json); print(f'wrote {a.json}')
