@@ -35,6 +35,11 @@ ARM_SCRIPT = ROOT/'bench'/'infer_arm.py'
 MAIN_PY, VLLM_PY = ROOT/'.venv'/'bin'/'python', ROOT/'.venv-vllm'/'bin'/'python'
 PROTOCOLS = ('coco', 'meteor15-kiwi')
 PROBE = Path('/tmp/v2/probe.json')       # the lead's probe of vLLM options with prompt embeddings (draft_error etc.)
+PROBE_LOG = PROBE.with_name('probe.log')  # its log: the root cause behind draft_error
+# mid on this CPU: one hf arm takes ~3 minutes, a one-clip-at-a-time speculative hf arm far longer. By default mid runs the
+# arms its question needs (hf fp32 vs bf16 vs vllm, and vllm's n-gram speculation); the dequantized GPTQ/AWQ hf arms run the
+# same fp32 compute as hf fp32 (measured in demo and long). --mid-all runs every arm.
+MID_DEFAULT = ('hf fp32', 'hf bf16', 'vllm', 'vllm+ngram')
 
 
 def say(*a): print(*a, flush=True)
@@ -114,10 +119,15 @@ class Arm:
     pending:str=''             # why it is not measured here (printed row, nulls in the JSON)
     draft:str='draft'          # 'draft': the trained small draft; 'self': the target as its own draft (upper bound)
 
-def arms_for(setting:str, gpu:bool, has_draft:bool)->list[Arm]:
+def arms_for(setting:str, gpu:bool, has_draft:bool, mid_all:bool=False)->list[Arm]:
     vd = 'bfloat16' if gpu else 'float32'
     probe = json.loads(PROBE.read_text()) if PROBE.exists() else {}
-    vdraft = ('vLLM refuses a draft model with prompt embeddings: ' + probe['draft_error'][:120]) if 'draft_error' in probe else ''
+    vdraft = ''
+    if 'draft_error' in probe:
+        why = [l.split('ValueError: ')[-1].strip() for l in (PROBE_LOG.read_text(errors='replace').splitlines() if PROBE_LOG.exists() else [])
+               if 'prompt_embeds' in l and 'ValueError' in l]
+        vdraft = ('vLLM 0.32 fails with a draft model and prompt embeddings (lead probe): '
+                  + (why[0] if why else probe['draft_error'][:160]))
     a = [Arm('hf fp32', 'hf'), Arm('hf bf16', 'hf', dtype='bfloat16'), Arm('hf NF4', 'hf', 'nf4'),
          Arm('hf GPTQ', 'hf', 'gptq'), Arm('hf AWQ', 'hf', 'awq'),
          Arm('vllm', 'vllm', dtype=vd),
@@ -129,6 +139,9 @@ def arms_for(setting:str, gpu:bool, has_draft:bool)->list[Arm]:
          Arm('vllm+ngram', 'vllm', speculative='ngram', dtype=vd),
          Arm('vllm+draft', 'vllm', speculative='draft', dtype=vd, pending=vdraft or 'not tried'),]
     if setting == 'demo': a.insert(10, Arm('hf+self-draft', 'hf', speculative='draft', draft='self'))   # acceptance-1 upper bound
+    if setting == 'mid' and not mid_all:
+        for x in a:
+            if x.name not in MID_DEFAULT and not x.pending: x.pending = 'not run in mid by default (CPU time; --mid-all runs it)'
     return a
 
 
@@ -254,11 +267,12 @@ def main(argv=None)->int:
     ap.add_argument('--demo', default=str(ROOT/'demo_out'), help='the kcap demo folder (make demo)')
     ap.add_argument('--work', default='/tmp/kcap_bench_infer', help='cache of serving folders, draft and mid model, arm logs')
     ap.add_argument('--arms', default='', help='comma-separated arm names to run (default: all)')
-    ap.add_argument('--demo-clips', type=int, default=64)
+    ap.add_argument('--demo-clips', type=int, default=0, help='default 0: every held-out test clip of the demo')
     ap.add_argument('--long-clips', type=int, default=8)
     ap.add_argument('--mid-clips', type=int, default=16)
     ap.add_argument('--batch', type=int, default=16)
-    ap.add_argument('--latency-clips', type=int, default=4)
+    ap.add_argument('--latency-clips', default='demo:8,long:2,mid:2', help='clips timed alone per setting (SETTING:N,...)')
+    ap.add_argument('--mid-all', action='store_true', help='run every arm in mid (default: ' + ', '.join(MID_DEFAULT) + ')')
     ap.add_argument('--k', type=int, default=5, help='speculative tokens per step')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--no-draft', action='store_true', help='do not train the draft (hf+draft rows pending)')
@@ -289,14 +303,15 @@ def main(argv=None)->int:
     report, details = {'settings': []}, {}
     for setting in settings:
         n = {'demo': a.demo_clips, 'long': a.long_clips, 'mid': a.mid_clips}[setting]
-        samples = test[:n]
+        samples = test[:n] if n else test
+        lat_n = int(dict(x.split(':') for x in a.latency_clips.split(','))[setting])
         max_new, force = {'demo': (64, False), 'long': (512, True), 'mid': (128, True)}[setting]
         refs = [s.caption for s in samples] if setting == 'demo' else None
         rundir = work/'runs'/setting
         if rundir.exists(): shutil.rmtree(rundir)
         rundir.mkdir(parents=True)
         rows, extra, base = [], {}, None
-        arms = [x for x in arms_for(setting, a.gpu, draft is not None) if not only or x.name in only or x.name == 'hf fp32']
+        arms = [x for x in arms_for(setting, a.gpu, draft is not None, a.mid_all) if not only or x.name in only or x.name == 'hf fp32']
         say(f'\n[{setting}] {len(samples)} clips x {"exactly " if force else "up to "}{max_new} new tokens, batch {a.batch}; {len(arms)} arms')
         for arm in arms:
             fold = folders[setting]['none' if arm.quant in ('none', 'nf4') else arm.quant]
@@ -313,7 +328,7 @@ def main(argv=None)->int:
             need = max_new + 8 + 200
             spec = dict(key=key, out=str(rundir/f'{key}.json'), engine=arm.engine, quant=arm.quant, dtype=arm.dtype, device=device,
                         folder=str(fold), speculative=spec_s, k=a.k, clips=[s.video for s in samples], max_new_tokens=max_new,
-                        repetition_penalty=1.0, batch_size=a.batch, force_length=force, latency_clips=a.latency_clips,
+                        repetition_penalty=1.0, batch_size=a.batch, force_length=force, latency_clips=lat_n,
                         threads=a.threads, kv_gib=_kv_gib(fold, len(samples), need), name=arm.name)
             say(f'  {arm.name:14s} ...', ); t = time.perf_counter()
             res, err, peak = run_arm(spec, VLLM_PY if arm.engine == 'vllm' else MAIN_PY, a.timeout)
