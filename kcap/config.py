@@ -277,6 +277,9 @@ class InferConfig:
         s = self.speculative
         if s is not None and s != 'ngram' and not (s.startswith('draft:') and s[6:].strip()):
             raise KcapError(f"infer.speculative: expected null, 'ngram' or 'draft:DIR' (a draft serving folder), got {s!r}")
+        if s and s.startswith('draft:') and self.engine == 'vllm':   # measured in 63_infer.vllm (vLLM 0.32)
+            raise KcapError("infer.speculative: vLLM cannot run a draft model on prompt embeddings (it needs the prompt's "
+                            "token ids); use 'ngram' with engine vllm, or engine 'hf' for a draft captioner")
         if self.load_4bit and self.engine != 'hf':
             raise KcapError("infer.load_4bit: bitsandbytes NF4 at load time is the 'hf' engine's; "
                             "vLLM serves a 4-bit folder instead (infer.quant 'awq' or 'gptq', kcap export --quant)")

@@ -275,7 +275,8 @@ def caption_cli(argv:list[str])->int:
     ap = argparse.ArgumentParser(prog='kcap caption', description='Caption videos with a captioner folder (save_captioner) or a serving folder (kcap export); '
                                  'writes {"id", "caption", "video"} JSONL lines, the prediction format of kcap eval.')
     ap.add_argument('--model', required=True, metavar='DIR', help='captioner folder (merged model, processor, kcap_generate.json) or serving folder')
-    ap.add_argument('--engine', default='hf', help="'hf' (transformers) or 'vllm' (a serving folder; its own venv: make vllm-env)")
+    ap.add_argument('--engine', help="'hf' (transformers) or 'vllm' (a serving folder; its own venv: make vllm-env); "
+                    "default: the serving folder's infer.engine (kcap export --config), else 'hf'")
     ap.add_argument('--speculative', metavar='ngram|draft:DIR', help='speculative decoding: prompt lookup (ngram) or a draft serving folder')
     ap.add_argument('--num-speculative-tokens', type=int, default=5, help='tokens proposed per step (default 5)')
     ap.add_argument('--load-4bit', action='store_true', help='hf engine on a serving folder: load the LLM in bitsandbytes NF4 (T4 tier)')
@@ -300,9 +301,10 @@ def caption_cli(argv:list[str])->int:
         from kcap.infer.export import load_engine       # export builds on this module: imported on use
         spec = dict(speculative=a.speculative, num_speculative_tokens=a.num_speculative_tokens) if a.speculative else {}
         if a.load_4bit:
-            if a.engine != 'hf': raise KcapError('--load-4bit is an option of the hf engine (vLLM reads GPTQ/AWQ folders: kcap export --quant)')
+            if a.engine not in (None, 'hf'): raise KcapError('--load-4bit is an option of the hf engine (vLLM reads GPTQ/AWQ folders: kcap export --quant)')
             spec['load_4bit'] = True
-        model = load_engine(a.model, engine=a.engine, device=a.device or _default_device(), dtype=a.dtype, **spec)
+        engine = a.engine or ('hf' if a.load_4bit else None)
+        model = load_engine(a.model, engine=engine, device=a.device or _default_device(), dtype=a.dtype, **spec)
         proc, sampling = model.processor, model.sampling
         gen = generate_config(a.preset or model.gen, proc.tokenizer, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)
     except KcapError as e:

@@ -39,7 +39,7 @@ __all__ = ['MAX_FPS', 'MAX_PIXELS', 'ServeConfig', 'ApiError', 'is_loopback_host
 class ServeConfig:
     "Limits and switches of one `kcap serve` (its flags)."
     model:str = ''                  # the served folder (its name is the model id)
-    engine:str = 'hf'               # a key of kcap.infer.export.ENGINES
+    engine:str|None = None          # a key of kcap.infer.export.ENGINES; None: the serving folder's infer.engine, else 'hf'
     host:str = '127.0.0.1'
     port:int = 8000
     api_key:str|None = None         # None: no key (then only loopback hosts)
@@ -383,7 +383,7 @@ def _run(self:Batcher, batch:list[Job]):
 
 # %% ../../nbs/65_infer.serve.ipynb #48027656
 class DirectRunner:
-    "For an engine that batches by itself (`batches_itself = True`, e.g. vLLM): each job goes to the engine at once, from a pool thread."
+    "For an engine that batches by itself and is thread-safe (`batches_itself = True`, e.g. one on vLLM's AsyncLLM): each job goes to the engine at once, from a pool thread."
     batches_itself = True
     def __init__(self, engine, workers:int=64, on_error:Callable|None=None):
         self.engine, self.sizes, self.encode_lock = engine, collections.deque(maxlen=10000), threading.Lock()
@@ -691,7 +691,7 @@ def _parser()->argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog='kcap serve', description='Serve a captioner over HTTP: OpenAI-compatible chat completions (video_url, streaming), '
                                  'POST /v1/captions (multipart upload) and a Korean web page at /. Safe by default: loopback only, capped inputs.')
     ap.add_argument('--model', required=True, metavar='DIR', help='serving folder (kcap export) or captioner folder (kcap train writes RUN/model)')
-    ap.add_argument('--engine', default='hf', choices=list(ENGINES), help='hf: transformers (batched by kcap); vllm: its own venv, batches by itself')
+    ap.add_argument('--engine', choices=list(ENGINES), help="hf: transformers; vllm: its own venv (make vllm-env); default: the serving folder's infer.engine, else hf")
     ap.add_argument('--host', default='127.0.0.1', help='address to bind (default loopback); any other needs an API key')
     ap.add_argument('--port', type=int, default=8000, help='port (0: a free one, printed)')
     ap.add_argument('--api-key', metavar='KEY', help='require Authorization: Bearer KEY on /v1/ (or set KCAP_API_KEY, which ps does not show)')
@@ -704,7 +704,8 @@ def _parser()->argparse.ArgumentParser:
 # %% ../../nbs/65_infer.serve.ipynb #b6626629
 def check_serve_config(cfg:ServeConfig)->ServeConfig:
     "Name the first wrong flag of a ServeConfig before anything is loaded."
-    check_choice('--engine', cfg.engine, ENGINES); check_bind(cfg.host, cfg.api_key)
+    if cfg.engine is not None: check_choice('--engine', cfg.engine, ENGINES)
+    check_bind(cfg.host, cfg.api_key)
     if not 0 <= cfg.port <= 65535: raise KcapError(f'--port: expected 0-65535, got {cfg.port}')
     for f, _, _ in _LIMITS:
         v = getattr(cfg, f)
