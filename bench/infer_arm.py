@@ -7,7 +7,6 @@ from __future__ import annotations
 import json, os, resource, sys, time
 from pathlib import Path
 
-
 def _strip(ids, stop:set)->list[int]:
     "Generated ids up to (not including) the first end or pad id."
     out = []
@@ -15,7 +14,6 @@ def _strip(ids, stop:set)->list[int]:
         if t in stop: break
         out.append(int(t))
     return out
-
 
 class _Recorder:
     "Wraps processor.decode to keep the generated ids every engine hands it (hf: (B, L) padded; vllm/speculative: one list)."
@@ -28,7 +26,6 @@ class _Recorder:
         self.ids += [_strip(r, self.stop) for r in rows]
         return self.orig(ids)
 
-
 def _force_length(ends:list[int]):
     "Mask the end ids in hf generate and kcap's speculative decoder (bench only): every caption runs to max_new_tokens."
     import kcap.infer.export as ex, kcap.infer.speculative as sp
@@ -36,21 +33,6 @@ def _force_length(ends:list[int]):
     def gk(*a, **k):
         kw = base(*a, **k); kw['suppress_tokens'] = sorted(set(kw['suppress_tokens']) | set(ends)); return kw
     ex.generate_kwargs = sp.generate_kwargs = gk
-
-
-def _nf4_engine(folder, device):
-    "An HFEngine whose standalone LLM is loaded 4-bit NF4 (bitsandbytes, fp32 compute; lm_head kept full precision)."
-    import torch
-    from transformers import AutoModelForCausalLM
-    from kcap.infer.export import HFEngine, load_encoder, read_serving
-    from kcap.train.qlora import bnb_4bit_config
-    from kcap.vlm.processor import VideoCaptionProcessor
-    meta = read_serving(folder)
-    q = bnb_4bit_config(compute_dtype='float32', quant_type='nf4', double_quant=True, skip=('lm_head',))
-    llm = AutoModelForCausalLM.from_pretrained(meta['llm'], quantization_config=q, device_map={'': str(device)}, dtype=torch.float32).eval()
-    return HFEngine(load_encoder(folder, device=device), llm, VideoCaptionProcessor.from_pretrained(folder),
-                    meta['generate'], meta['sampling'], str(folder))
-
 
 def _open(s:dict, max_len:int):
     import torch
@@ -62,10 +44,9 @@ def _open(s:dict, max_len:int):
         else: kw['gpu_memory_utilization'] = s.get('gpu_memory_utilization', 0.5)
         if s['speculative']: kw.update(speculative=s['speculative'], num_speculative_tokens=s['k'])
         return load_engine(s['folder'], engine='vllm', device=dev, dtype=getattr(torch, s['dtype']), **kw)
-    if s['quant'] == 'nf4': return _nf4_engine(s['folder'], dev)
     kw = dict(speculative=s['speculative'], num_speculative_tokens=s['k']) if s['speculative'] else {}
+    if s['quant'] == 'nf4': kw['load_4bit'] = True                 # bitsandbytes NF4 at load time; lm_head kept full precision
     return load_engine(s['folder'], engine='hf', device=dev, dtype=s['dtype'], **kw)
-
 
 def run(s:dict)->dict:
     import torch
@@ -118,7 +99,6 @@ def run(s:dict)->dict:
         out['spec'] = dict(steps=st.steps, proposed=st.proposed, accepted=st.accepted, tokens=st.tokens,
                            acceptance=st.acceptance, tokens_per_step=st.tokens_per_step)
     return out
-
 
 if __name__ == '__main__':
     spec = json.loads(Path(sys.argv[1]).read_text(encoding='utf-8'))
