@@ -262,32 +262,32 @@ def _input_size(spec:ModelSpec, vc)->int:
     if spec.image_size: return spec.image_size
     return v.image_size if (vc.patch_size, vc.hidden_size) == (v.patch_size, v.hidden_size) else vc.image_size
 
-def _load_vision(v:VisionSpec, path:str, dtype):
+def _load_vision(v:VisionSpec, path:str, dtype, device_map=None):
     cls, parent = _VISION_MODELS[v.model_type]
     mt = _model_type(path)
     if mt not in (v.model_type, parent, 'kcap_' + v.model_type):
         raise KcapError(f'{path}: holds a {mt!r} model, but vision encoder {v.name!r} needs {v.model_type!r}')
     kw = dict(vision_use_head=False) if v.model_type == 'siglip_vision_model' else {}
-    m = cls.from_pretrained(path, dtype=dtype, **kw)
+    m = cls.from_pretrained(path, dtype=dtype, device_map=device_map, **kw)
     return to_kcap_dinov3(m) if v.model_type == 'dinov3_vit' else m
 
 # %% ../../nbs/12_vlm.llava_next_video.ipynb #3df8ad13
-def _fresh_parts(model, cfg, spec, dtype):
-    "Replace the meta-device projector, newline and pooler of a shell model with freshly initialised CPU modules."
+def _fresh_parts(model, cfg, spec, dtype, device):
+    "Replace the meta-device projector, newline and pooler of a shell model with fresh ones (drawn on the CPU, then moved: same seed, same weights on any device)."
     m = model.model
     p = spec.projector_spec
-    m.multi_modal_projector = (LlavaNextVideoMultiModalProjector(cfg) if p.stock else build_projector(cfg)).to(dtype)
+    m.multi_modal_projector = (LlavaNextVideoMultiModalProjector(cfg) if p.stock else build_projector(cfg)).to(device, dtype)
     h = cfg.text_config.hidden_size
-    m.image_newline = nn.Parameter((torch.randn(h) / math.sqrt(h)).to(dtype))
-    m.vision_resampler = (LlavaNextVideoPooler(cfg) if p.pooler else Unpooled()).to(dtype)
+    m.image_newline = nn.Parameter((torch.randn(h) / math.sqrt(h)).to(device, dtype))
+    m.vision_resampler = (LlavaNextVideoPooler(cfg) if p.pooler else Unpooled()).to(device, dtype)
 
-def _assemble(spec:ModelSpec, dtype, tokenizer=None, tokenizer_size=None, **kwargs):
+def _assemble(spec:ModelSpec, dtype, tokenizer=None, tokenizer_size=None, device_map=None, **kwargs):
     v, l = spec.vision_spec, spec.llm_spec
-    vision = _load_vision(v, spec.vision_path or v.checkpoint, dtype)
+    vision = _load_vision(v, spec.vision_path or v.checkpoint, dtype, device_map)   # straight to the device: no CPU copy
     lpath = spec.llm_path or l.checkpoint
     if _model_type(lpath) != l.model_type:
         raise KcapError(f'{lpath}: holds a {_model_type(lpath)!r} model, but LLM {l.name!r} needs {l.model_type!r}')
-    llm = AutoModelForCausalLM.from_pretrained(lpath, dtype=dtype, **kwargs)
+    llm = AutoModelForCausalLM.from_pretrained(lpath, dtype=dtype, device_map=device_map, **kwargs)
     if tokenizer is not None:
         video_id, image_id = add_video_tokens(tokenizer)
         if image_id != video_id + 1: raise KcapError(f'tokenizer: <video>/<image> ids {video_id}/{image_id} must be consecutive')
@@ -301,9 +301,12 @@ def _assemble(spec:ModelSpec, dtype, tokenizer=None, tokenizer_size=None, **kwar
     model.model.vision_tower = vision
     model.model.language_model = llm.model
     model.lm_head = llm.lm_head
-    _fresh_parts(model, cfg, spec, dtype)
+    _fresh_parts(model, cfg, spec, dtype, llm.get_input_embeddings().weight.device)   # beside the embeddings it feeds
     if cfg.tie_word_embeddings: model.lm_head.weight = model.model.language_model.get_input_embeddings().weight
     model.generation_config = llm.generation_config
+    if getattr(llm, 'is_loaded_in_4bit', False):     # quantization_config= reached the LLM: its linears are 4-bit (QLoRA)
+        model.is_loaded_in_4bit, model.hf_quantizer = True, llm.hf_quantizer
+        model.config.quantization_config = llm.config.quantization_config
     left = [k for k, p in [*model.named_parameters(), *model.named_buffers()] if p.is_meta]
     if left: raise KcapError(f'assembly left tensors on the meta device: {left[:5]}')
     return model.eval()
@@ -344,14 +347,17 @@ def _load_released(spec:ModelSpec, dtype, **kwargs):
 
 def build_model(
     spec:ModelSpec,
-    device:str|torch.device|None=None,   # 'meta': full size, no weights (same as meta_model); else moved there
+    device:str|torch.device|None=None,   # 'meta': full size, no weights (same as meta_model); else loaded straight onto it
     tokenizer=None,                      # adds <video>/<image> to it and takes their ids from it
     tokenizer_size:int|None=None,        # without a tokenizer: its size (default: the registry's)
     seed:int|None=None,                  # seeds the fresh projector
     **kwargs,                            # passed to the LLM's (or the released model's) from_pretrained
 )->LlavaNextVideoForConditionalGeneration:
     "Build the spec's model: the released checkpoint `spec.pretrained`, or pretrained encoder + LLM + a fresh projector."
-    if device is not None and torch.device(device).type == 'meta': return meta_model(spec)
+    if device is not None:
+        if torch.device(device).type == 'meta': return meta_model(spec)
+        if 'device_map' in kwargs: raise KcapError('build_model: pass device= or device_map=, not both')
+        kwargs['device_map'] = {'': str(torch.device(device))}   # each tensor read from disk onto the device: no CPU copy
     if seed is not None: set_seed(seed)
     dtype = getattr(torch, spec.dtype)
     if spec.pretrained: model = _load_released(spec, dtype, **kwargs)
@@ -361,7 +367,7 @@ def build_model(
         if ids != (model.config.video_token_index, model.config.image_token_index):
             raise KcapError(f'tokenizer: <video>/<image> are {ids}, the checkpoint expects '
                             f'{(model.config.video_token_index, model.config.image_token_index)}')
-    return model if device is None else model.to(device)
+    return model
 
 def load_model(
     path:str,   # a folder (or hub id) written by `model.save_pretrained`
