@@ -23,6 +23,7 @@ COMMANDS = {
     'data':  Command('kcap.data.aihub', 'data_cli', "AI-Hub labels: 'kcap data check DIR' builds a manifest and a validation report"),
     'plan':  Command('kcap.vlm.planner', 'plan_cli', 'parameters, visual tokens and GPU memory of a config'),
     'train': Command('kcap.train.two_stage', 'train_cli', 'LLaVA 2-stage training (projector, then projector + LoRA/QLoRA/DoRA) with resume'),
+    'ablate': Command('kcap.train.ablate', 'ablate_cli', 'ablation grid (e.g. E1-E8: projector x LoRA/DoRA): one run per folder, resume, table with CIs and paired differences, plots'),
     'eval':  Command('kcap.eval.report', 'eval_cli', 'score captions under named METEOR protocols, with baselines and diversity'),
     'caption': Command('kcap.infer.caption', 'caption_cli', 'caption videos with a captioner or serving folder (--engine hf|vllm); JSONL for kcap eval'),
     'export': Command('kcap.infer.export', 'export_cli', 'serving folder: encoder half + standalone LLM (optionally GPTQ/AWQ 4-bit)'),
