@@ -457,7 +457,7 @@ def ablate_cli(argv:list[str])->int:
     a = ap.parse_args(argv)
     if a.demo == bool(a.grid): raise KcapError('give either --grid GRID.yaml (with --data and --out) or --demo (with --out)')
     if a.list:
-        g = load_grid(write_demo_grid(Path(tempfile.mkdtemp())) if a.demo else a.grid)
+        with tempfile.TemporaryDirectory() as t: g = load_grid(write_demo_grid(t) if a.demo else a.grid)
         for r in g.runs: print(r.name, json.dumps(r.values, ensure_ascii=False))
         return 0
     if not a.out or (a.grid and not a.data): raise KcapError('--out is required, and --grid needs --data DIR (the dataset every run trains on)')
