@@ -345,6 +345,12 @@ def _load_released(spec:ModelSpec, dtype, **kwargs):
     c.video_seq_length = video_tokens(model, spec.frames)
     return model
 
+def _device_kwargs(device, kwargs:dict)->dict:
+    "from_pretrained's placement for `device`: an accelerator gets device_map (read straight onto it); the CPU keeps the lazy memory-mapped default."
+    if device is not None and 'device_map' in kwargs: raise KcapError('build_model: pass device= or device_map=, not both')
+    if device is None or torch.device(device).type == 'cpu': return kwargs   # mmap: pages shared by every process reading the file
+    return {**kwargs, 'device_map': {'': str(torch.device(device))}}
+
 def build_model(
     spec:ModelSpec,
     device:str|torch.device|None=None,   # 'meta': full size, no weights (same as meta_model); else loaded straight onto it
@@ -354,10 +360,8 @@ def build_model(
     **kwargs,                            # passed to the LLM's (or the released model's) from_pretrained
 )->LlavaNextVideoForConditionalGeneration:
     "Build the spec's model: the released checkpoint `spec.pretrained`, or pretrained encoder + LLM + a fresh projector."
-    if device is not None:
-        if torch.device(device).type == 'meta': return meta_model(spec)
-        if 'device_map' in kwargs: raise KcapError('build_model: pass device= or device_map=, not both')
-        kwargs['device_map'] = {'': str(torch.device(device))}   # each tensor read from disk onto the device: no CPU copy
+    if device is not None and torch.device(device).type == 'meta': return meta_model(spec)
+    kwargs = _device_kwargs(device, kwargs)
     if seed is not None: set_seed(seed)
     dtype = getattr(torch, spec.dtype)
     if spec.pretrained: model = _load_released(spec, dtype, **kwargs)
