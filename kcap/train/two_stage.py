@@ -4,7 +4,7 @@
 
 # %% ../../nbs/44_train.two_stage.ipynb #13da0547
 from __future__ import annotations
-import dataclasses, json, math, os, sys, time, warnings
+import dataclasses, gc, json, math, os, sys, time, warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Sequence
@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 from safetensors.torch import load_file, save
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (AutoTokenizer, EarlyStoppingCallback, PreTrainedTokenizerFast, Trainer, TrainerCallback,
@@ -27,7 +28,7 @@ from ..vlm.llava import format_prompt, format_answer
 from .lora import apply_adapter_config, apply_adapters, count_trainable, load_adapters, merge_adapters, save_adapters
 from .qlora import check_4bit_usable, load_4bit
 from .cache import FeatureCache, clip_key, fill_cache
-from ..vlm.embed import embeds_from_features
+from ..vlm.embed import bnb_4bit_config, embeds_from_features, is_4bit
 from ..infer.caption import generate_captions, save_captioner
 from ..eval.protocols import score_protocol
 from ..eval.diversity import diversity
@@ -112,12 +113,19 @@ def _tokenizer(cfg:KcapConfig, captions:Sequence[str], out:Path):
     return AutoTokenizer.from_pretrained(d)
 
 # %% ../../nbs/44_train.two_stage.ipynb #46cc7321
-def _base_model(cfg:KcapConfig, tokenizer, out:Path):
-    "The untrained VLM: tiny and random from the seed (after stage 0, its saved LLM), or the pretrained parts."
-    if cfg.tiny:
-        if (out/'stage0'/'base'/'config.json').exists(): return load_model(str(out/'stage0'/'base'))
-        return tiny_model(cfg.model, seed=cfg.seed, tokenizer_size=add_video_tokens(tokenizer)[0], tiny=cfg.tiny_spec)  # <video> follows the text tokens
-    return build_model(cfg.model, tokenizer=tokenizer, seed=cfg.seed)
+def _qlora_config(cfg:KcapConfig, st:StageConfig):
+    "bitsandbytes' 4-bit config of a QLoRA stage (compute dtype from the stage's precision)."
+    return bnb_4bit_config({'bf16': 'bfloat16', 'fp16': 'float16'}.get(st.precision, 'float32'), cfg.lora.quant_type,
+                           cfg.lora.double_quant, cfg.lora.quant_skip)
+
+def _base_model(cfg:KcapConfig, tokenizer, out:Path, device=None, st:StageConfig|None=None):
+    "The untrained VLM on `device` (None: the CPU): tiny and random from the seed (after stage 0, its saved LLM), or the pretrained parts read straight onto the device, the LLM in 4-bit when `st` is a QLoRA stage."
+    if cfg.tiny:   # tiny models are built on the CPU and moved (a few MB); `_4bit_if_qlora` quantizes them
+        if (out/'stage0'/'base'/'config.json').exists(): vlm = load_model(str(out/'stage0'/'base'))
+        else: vlm = tiny_model(cfg.model, seed=cfg.seed, tokenizer_size=add_video_tokens(tokenizer)[0], tiny=cfg.tiny_spec)  # <video> follows the text tokens
+        return vlm if device is None else vlm.to(device)
+    kw = {'quantization_config': _qlora_config(cfg, st)} if st is not None and cfg.lora.mode == 'qlora' else {}
+    return build_model(cfg.model, device=device, tokenizer=tokenizer, seed=cfg.seed, **kw)
 
 def feature_namespace(cfg:KcapConfig, processor:VideoCaptionProcessor)->dict:
     "What the cached encoder features depend on: the encoder and its weights, the frame size and normalization, the sampling."
@@ -265,6 +273,7 @@ class KcapTrainer(Trainer):
     def __init__(self, *args, evaluator=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.evaluator = evaluator
+        if self.args.device.type == 'cpu': self.accelerator.device_placement = False   # accelerate's `.to('cpu:N')` copies too
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix:str='eval')->dict:
         if self.evaluator is None: return {}
@@ -287,6 +296,12 @@ class KcapTrainer(Trainer):
         if self.args.should_save:
             d = Path(self.args.output_dir)/f'checkpoint-{self.state.global_step}'
             save_json({'step': self.state.global_step, 'epoch': self.state.epoch}, d/COMPLETE_FILE)
+
+    def _move_model_to_device(self, model, device):
+        "The stage's model is built on its device already; on the CPU a DDP rank's `cpu:N` would make `.to` copy every weight."
+        d = torch.device(device)
+        if d.type == 'cpu' and all(t.device.type == 'cpu' for t in [*model.parameters(), *model.buffers()]): return
+        super()._move_model_to_device(model, device)
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         load_trainable(model or self.model, Path(resume_from_checkpoint)/TRAINABLE_FILE)
@@ -447,7 +462,10 @@ def run_stage(
     cbs = [JsonlLog(d/'train_log.jsonl', name)] + ([guard] if guard else [])
     if evaluator and cfg.eval.patience: cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.eval.patience))
     if st.precision in ('fp16', 'bf16'): fp32_trainables(vlm)   # e.g. the projector of a 16-bit model; autocast computes in 16 bits
-    trainer = KcapTrainer(model=CaptionLM(vlm), args=args, train_dataset=train_ds, evaluator=evaluator, callbacks=cbs,
+    model = CaptionLM(vlm)
+    if world > 1:   # every rank read the frozen weights from the same files (or seed): DDP need not broadcast (or copy) them
+        DDP._set_params_and_buffers_to_ignore_for_model(model, [n for n, p in model.named_parameters() if not p.requires_grad])
+    trainer = KcapTrainer(model=model, args=args, train_dataset=train_ds, evaluator=evaluator, callbacks=cbs,
                           eval_dataset=evaluator.samples if evaluator else None,   # read by kcap's evaluate, not the Trainer's loop
                           data_collator=CaptionCollator(processor, text_only=text_only),
                           compute_loss_func=lambda o, l, num_items_in_batch=None: caption_loss(o, l, num_items_in_batch, st.label_smoothing))
@@ -472,6 +490,11 @@ STAGES = ('1', '2', 'all')
 def _done(d:Path)->dict|None:
     f = d/'done.json'
     return json.loads(f.read_text(encoding='utf-8')) if f.exists() else None
+
+def _free():
+    "Collect what a finished stage left (its Trainer holds the model in reference cycles) before the next stage builds its own."
+    gc.collect()
+    if torch.cuda.is_available(): torch.cuda.empty_cache()
 
 class _Run:
     "What every stage of one `train` call shares: config, folders, tokenizer, processor, splits, feature cache, process state."
@@ -541,7 +564,7 @@ def stage0(run:_Run)->dict:
     "Text warm-up of a tiny random LLM: the caption's words (shuffled, in the video's place) -> the caption."
     d = run.out/'stage0'; cfg = run.cfg
     if (info := _done(d)) is not None: return dict(info, skipped=True)
-    vlm = _base_model(cfg, run.tokenizer, run.out)
+    vlm = _base_model(cfg, run.tokenizer, run.out, run.state.device)
     for n, p in vlm.named_parameters(): p.requires_grad_('language_model' in n or n.startswith('lm_head'))
     info = run_stage('stage0', vlm, cfg.stage0, run.processor, run.dataset('train'), run.out, cfg, resume=run.resume, text_only=True)
     if run.main:
@@ -551,14 +574,15 @@ def stage0(run:_Run)->dict:
 
 def _4bit_if_qlora(cfg:KcapConfig, vlm, st:StageConfig):
     "QLoRA runs both stages on the 4-bit base (the language model's linears in NF4; the encoder and projector not), as the planner assumes."
-    if cfg.lora.mode != 'qlora': return vlm
-    return load_4bit(vlm, compute_dtype={'bf16': 'bfloat16', 'fp16': 'float16'}.get(st.precision, 'float32'),
-                     quant_type=cfg.lora.quant_type, double_quant=cfg.lora.double_quant, skip=cfg.lora.quant_skip)
+    if cfg.lora.mode != 'qlora' or is_4bit(vlm): return vlm    # pretrained parts are read in 4-bit already (`_base_model`)
+    return load_4bit(vlm, compute_dtype={'bf16': 'bfloat16', 'fp16': 'float16'}.get(st.precision, 'float32'),  # a tiny model:
+                     quant_type=cfg.lora.quant_type, double_quant=cfg.lora.double_quant, skip=cfg.lora.quant_skip)   # saved, reloaded
 
 def _stage1_model(run:_Run):
-    "Base (4-bit for QLoRA) with only the projector trainable."
+    "Base (4-bit for QLoRA) on this process's device, with only the projector trainable."
     cfg = run.cfg
-    return apply_adapters(_4bit_if_qlora(cfg, _base_model(cfg, run.tokenizer, run.out), cfg.stage1), 'none', train_projector=True,
+    vlm = _base_model(cfg, run.tokenizer, run.out, run.state.device, cfg.stage1)
+    return apply_adapters(_4bit_if_qlora(cfg, vlm, cfg.stage1), 'none', train_projector=True,
                           gradient_checkpointing=cfg.stage1.grad_checkpointing)
 
 def stage1(run:_Run)->dict:
@@ -572,7 +596,7 @@ def stage1(run:_Run)->dict:
 
 def _stage2_model(run:_Run):
     "Base + the stage-1 projector (if stage 1 ran), 4-bit for QLoRA, with the `lora` section's adapters."
-    cfg = run.cfg; vlm = _base_model(cfg, run.tokenizer, run.out)
+    cfg = run.cfg; vlm = _base_model(cfg, run.tokenizer, run.out, run.state.device, cfg.stage2)
     s1 = run.out/'stage1'/'final'
     if s1.exists(): vlm = load_adapters(vlm, s1)
     elif cfg.stage1.enabled: raise KcapError(f'{s1}: stage 1 has not finished; run --stage 1 (or all) first, or disable stage1')
@@ -592,7 +616,7 @@ def merged_model(run:_Run):
     "The captioner: the last finished stage's weights folded into a plain full-precision model."
     cfg = run.cfg
     s2, s1 = run.out/'stage2'/'final', run.out/'stage1'/'final'
-    base = _base_model(cfg, run.tokenizer, run.out)
+    base = _base_model(cfg, run.tokenizer, run.out, run.state.device)   # full precision, straight onto the device
     if s2.exists(): return merge_adapters(load_adapters(base, s2))
     if s1.exists(): return load_adapters(base, s1)
     raise KcapError(f'{run.out}: no finished stage 1 or 2 to build a captioner from')
@@ -674,13 +698,13 @@ def train(
     run = _Run(cfg, data, out, resume, workers)
     info = {}
     if stage in ('1', 'all'):
-        if cfg.stage0.enabled: info['stage0'] = stage0(run)
-        if cfg.stage1.enabled: info['stage1'] = stage1(run)
-    if stage in ('2', 'all') and cfg.stage2.enabled: info['stage2'] = stage2(run)
+        if cfg.stage0.enabled: info['stage0'] = stage0(run); _free()
+        if cfg.stage1.enabled: info['stage1'] = stage1(run); _free()
+    if stage in ('2', 'all') and cfg.stage2.enabled: info['stage2'] = stage2(run); _free()
     summary = {'stages': info, 'skipped_clips': run.failed, 'times': dict(run.times, **{k: v['seconds'] for k, v in info.items()})}
     if run.main:
         t = time.perf_counter()
-        model = merged_model(run).to(run.state.device)                          # generation on the GPU when there is one
+        model = merged_model(run)                                               # on this process's device (the GPU when there is one)
         save_captioner(model, run.processor, run.out/'model', gen=cfg.generate, sampling=cfg.data.sampling)
         summary['final'] = final_evaluation(run, model)                       # held-out: test (val if there is none)
         if summary['final']['split'] != 'val':                                  # also the validation split, marked as such
