@@ -3,7 +3,7 @@
 #  1. nbdev_clean and nbdev_export must change nothing (notebooks are the source, committed clean);
 #  1c. tools/check_cells.py: no test cell holds an import;
 #  1d. tools/check_workflows.sh: both GitHub workflows validate against GitHub's schema and pass zizmor --offline;
-#  1e. tools/check_outputs.py: lists notebooks committed without outputs (a warning for now, not a failure);
+#  1e. tools/check_outputs.py --strict: fails on a notebook committed without outputs or with run-to-run noise;
 #  2. nbdev_test on every notebook with the default flags (slow/cuda/hub cells skipped) plus $KCAP_TEST_FLAGS
 #     (`make test` sets "vllm quant": the cells that run the vLLM and llm-compressor venvs it builds);
 #  3. nbdev_proc_nbs: the notebooks process for the docs site (Quarto itself is installed by the
@@ -41,8 +41,8 @@ python tools/check_cells.py && echo ok || status=1
 echo "== 1d. GitHub workflows: schema (check-jsonschema) and audit (zizmor --offline)"
 bash tools/check_workflows.sh && echo ok || status=1
 
-echo "== 1e. notebooks committed with their outputs (WARN only for now: execute with tools/exec_nbs.py)"
-python tools/check_outputs.py || status=1
+echo "== 1e. notebooks committed with their outputs (execute with tools/exec_nbs.py)"
+python tools/check_outputs.py --strict || status=1
 
 echo "== 2. nbdev_test (default flags)"
 mapfile -t nbs < <(python - <<'PY'
