@@ -17,7 +17,8 @@ from ..core import KcapError, check_choice, atomic_write
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'BACKENDS', 'VideoDecodeError', 'sample_indices', 'hsv_histogram', 'bhattacharyya',
-           'scene_change_scores', 'rgb_to_yuv420p', 'load_frames', 'FrameCache', 'VideoInfo', 'probe_video']
+           'scene_change_scores', 'rgb_to_yuv420p', 'write_video', 'load_frames', 'FrameCache', 'VideoInfo',
+           'probe_video']
 
 # %% ../../nbs/02_data.video.ipynb #9f9200f2
 class VideoDecodeError(KcapError):
@@ -50,7 +51,7 @@ def _mp4_problem(path:Path, size:int)->str|None:
     if 'moov' not in seen: return "MP4 without a 'moov' index box (truncated or never finalised)"
     return None
 
-# %% ../../nbs/02_data.video.ipynb #2ed3112f
+# %% ../../nbs/02_data.video.ipynb #80132a9d
 _MAGIC = {b'\x1aE\xdf\xa3': 'Matroska/WebM', b'RIFF': 'RIFF/AVI', b'\x00\x00\x01\xba': 'MPEG-PS', b'FLV': 'FLV', b'OggS': 'Ogg'}
 
 def _sniff(path)->str|None:
@@ -184,7 +185,7 @@ class _PyAVReader:
         return n
     def close(self): self.c.close()
 
-# %% ../../nbs/02_data.video.ipynb #e01a6c9a
+# %% ../../nbs/02_data.video.ipynb #c451a35a
 @patch
 def get(self:_PyAVReader, idx)->np.ndarray:
     "Frames `idx` (display order) as (T, H, W, 3) RGB, decoded from the start; a frame that never comes is an error."
@@ -241,7 +242,51 @@ def rgb_to_yuv420p(
     h, w = frame.shape[:2]
     return np.concatenate([p.reshape(-1) for p in _yuv_planes(frame)]).reshape(h * 3 // 2, w)
 
-# %% ../../nbs/02_data.video.ipynb #e4ff9e35
+# %% ../../nbs/02_data.video.ipynb #e96b81d6
+class _IncrementalYUV:
+    "Convert a sequence of RGB frames, redoing only the (even-aligned) box that changed since the last frame."
+    def __init__(self): self.prev = None
+    def __call__(self, f:np.ndarray)->np.ndarray:
+        h, w = f.shape[:2]
+        if self.prev is None or self.prev.shape != f.shape:
+            self.planes = [p.copy() for p in _yuv_planes(f)]
+        else:
+            a, b = f.reshape(h, -1), self.prev.reshape(h, -1)
+            if a.shape[1] % 8 == 0: a, b = a.view(np.uint64), b.view(np.uint64)   # compare 8 bytes at a time
+            rows = np.flatnonzero((a != b).any(1))
+            if len(rows):
+                r0, r1 = rows[0], rows[-1] + 1
+                cols = np.flatnonzero((f[r0:r1] != self.prev[r0:r1]).any(0).any(1))
+                y0, y1, x0, x1 = rows[0] // 2 * 2, rows[-1] // 2 * 2 + 2, cols[0] // 2 * 2, cols[-1] // 2 * 2 + 2
+                Y, U, V = _yuv_planes(f[y0:y1, x0:x1])
+                self.planes[0][y0:y1, x0:x1] = Y
+                self.planes[1][y0 // 2:y1 // 2, x0 // 2:x1 // 2] = U; self.planes[2][y0 // 2:y1 // 2, x0 // 2:x1 // 2] = V
+        self.prev = np.ascontiguousarray(f).copy()
+        return np.concatenate([p.reshape(-1) for p in self.planes]).reshape(h * 3 // 2, w)
+
+# %% ../../nbs/02_data.video.ipynb #93dae68d
+def write_video(
+    path:str|Path,              # output file; the container follows the suffix (.mp4, .mkv, ...)
+    frames,                     # iterable of (H, W, 3) uint8 RGB frames, H and W even
+    fps:int=10,                 # frame rate
+    codec:str='libx264',        # any PyAV encoder (libx264, libsvtav1, mpeg4, ...)
+    options:dict|None=None,     # encoder options, e.g. {'crf': '18', 'g': '6'}
+    container_options:dict|None=None, # muxer options, e.g. {'movflags': 'faststart'}
+)->Path:
+    "Encode RGB frames with PyAV; the colour conversion is done in NumPy so the same frames give the same bytes."
+    to_yuv = _IncrementalYUV()
+    with av.open(str(path), 'w', options=container_options or {}) as c:
+        s = None
+        for f in frames:
+            if s is None:
+                s = c.add_stream(codec, rate=fps)
+                s.height, s.width = f.shape[:2]; s.pix_fmt = 'yuv420p'; s.options = options or {}
+            for p in s.encode(av.VideoFrame.from_ndarray(to_yuv(f), format='yuv420p')): c.mux(p)
+        if s is None: raise KcapError(f'{path}: no frames to write')
+        for p in s.encode(): c.mux(p)
+    return Path(path)
+
+# %% ../../nbs/02_data.video.ipynb #9d8e5091
 def _barcode_frame(i:int, h:int=48, w:int=64)->np.ndarray:
     f = np.zeros((h, w, 3), np.uint8)
     for b in range(8):
@@ -276,7 +321,7 @@ def _pick_frames(r, num_frames, strategy, sample_fps, threshold, scan_fps):
     idx = sample_indices(r.n_frames, num_frames, 'keyframe', scores=scores, threshold=threshold)
     return scan[np.searchsorted(cand, idx)], idx
 
-# %% ../../nbs/02_data.video.ipynb #ead9a1d0
+# %% ../../nbs/02_data.video.ipynb #18b1328f
 def _decode_and_check(path:Path, hw, backend:str, num_frames:int, strategy:str, sample_fps:float, threshold:float,
                       scan_fps:float|None)->tuple[np.ndarray, dict]:
     "Decode the chosen frames of `path` (no cache) and check what the decoder returned: (frames, info)."
