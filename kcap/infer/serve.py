@@ -27,12 +27,14 @@ from ..config import GenerateConfig
 from ..data.video import VideoDecodeError, load_frames
 from .caption import generate_config
 from .export import ENGINES, load_engine
+from .continuous import ContinuousBatcher, supports_continuous
 
 # %% auto #0
-__all__ = ['MAX_FPS', 'MAX_PIXELS', 'ServeConfig', 'ApiError', 'is_loopback_host', 'check_bind', 'key_matches', 'host_header_ok',
-           'same_origin', 'allowed_path', 'is_public_ip', 'fetch_url', 'decode_data_url', 'probe_clip', 'read_clip',
-           'thumbnails', 'request_gen', 'ChatRequest', 'parse_chat', 'completion_body', 'chunk_body', 'sse',
-           'Cancelled', 'Job', 'Batcher', 'DirectRunner', 'Slots', 'make_app', 'check_serve_config', 'serve_cli']
+__all__ = ['MAX_FPS', 'MAX_PIXELS', 'BATCHING', 'ServeConfig', 'ApiError', 'is_loopback_host', 'check_bind', 'key_matches',
+           'host_header_ok', 'same_origin', 'allowed_path', 'is_public_ip', 'fetch_url', 'decode_data_url',
+           'probe_clip', 'read_clip', 'thumbnails', 'request_gen', 'ChatRequest', 'parse_chat', 'completion_body',
+           'chunk_body', 'sse', 'Cancelled', 'Job', 'Batcher', 'DirectRunner', 'Slots', 'make_app',
+           'check_serve_config', 'serve_cli']
 
 # %% ../../nbs/65_infer.serve.ipynb #24ea9a31
 @dataclasses.dataclass
@@ -48,7 +50,8 @@ class ServeConfig:
     max_frames:int = 64             # frames decoded into memory per clip (the model's and the preview's)
     allowed_root:str|None = None    # file:// URLs only under it (None: file:// off)
     allow_url_fetch:bool = False    # http(s):// video URLs
-    max_batch:int = 8               # clips per generate call (hf engine); 1: no batching
+    max_batch:int = 8               # clips decoded together (hf engine); 1: no batching
+    batching:str = 'continuous'     # hf engine: 'continuous' (clips join and leave between decoding steps) or 'static' (one generate per batch)
     max_wait_ms:float = 20          # how long a batch's first clip waits for company
     queue_size:int = 64             # requests in flight (reading, decoding, waiting, generating); one more: 503
     decode_timeout_s:float = 60     # probe + decode of one clip
@@ -325,7 +328,7 @@ def _generate(engine, jobs:list[Job], encode_lock=contextlib.nullcontext())->lis
 # %% ../../nbs/65_infer.serve.ipynb #224e03b0
 class Batcher:
     "Owns the engine in one worker thread; runs waiting jobs in batches of up to `max_batch` with the same settings."
-    batches_itself = False
+    batches_itself, mode = False, 'static'
     def __init__(self, engine, max_batch:int=8, max_wait_ms:float=20, on_error:Callable|None=None,
                  in_flight:Callable|None=None):   # requests the server holds; waiting stops when all of them are here
         self.engine, self.max_batch, self.max_wait, self.in_flight = engine, max_batch, max_wait_ms / 1000, in_flight
@@ -427,9 +430,14 @@ class _Server:
         self.prompt_tokens = int(p([np.zeros((p.frames, 32, 32, 3), np.uint8)])['input_ids'].shape[1])
         batches_itself = getattr(engine, 'batches_itself', False)
         self.slots = Slots(cfg.queue_size)
-        self.runner = DirectRunner(engine, cfg.queue_size, on_error) if batches_itself else Batcher(engine, cfg.max_batch, cfg.max_wait_ms, on_error, lambda: self.slots.used)
+        self.runner = DirectRunner(engine, cfg.queue_size, on_error) if batches_itself else self._batcher(on_error)
         self.decoders = concurrent.futures.ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix='kcap-decode')
         self.tmp = Path(tempfile.mkdtemp(prefix='kcap-serve-'))
+    def _batcher(self, on_error):
+        "Continuous batching where the engine allows it and batching is on; else the static Batcher."
+        c, cls = self.cfg, Batcher
+        if c.batching == 'continuous' and c.max_batch > 1 and supports_continuous(self.engine): cls = ContinuousBatcher
+        return cls(self.engine, c.max_batch, c.max_wait_ms, on_error, lambda: self.slots.used)
     def close(self):
         self.runner.close(); self.decoders.shutdown(cancel_futures=True); shutil.rmtree(self.tmp, ignore_errors=True)
     def new_tmp(self)->Path: return self.tmp/f'{uuid.uuid4().hex}.video'
@@ -619,7 +627,7 @@ async def healthz(self:_Server):
     c, r = self.cfg, self.runner
     return {'status': 'ok', 'model': self.model_id, 'engine': self.engine.name, 'auth': bool(c.api_key), 'frames': self.engine.processor.frames,
             'max_upload_mb': c.max_upload_mb, 'max_duration_s': c.max_duration_s, 'in_flight': self.slots.used, 'queue_size': c.queue_size,
-            'batching': 'engine' if r.batches_itself else {'max_batch': c.max_batch, 'max_wait_ms': c.max_wait_ms, 'batches': len(r.sizes), 'clips': sum(r.sizes),
+            'batching': 'engine' if r.batches_itself else {'mode': r.mode, 'max_batch': c.max_batch, 'max_wait_ms': c.max_wait_ms, 'batches': len(r.sizes), 'clips': sum(r.sizes),
                                                            'mean_batch': round(sum(r.sizes) / max(1, len(r.sizes)), 2)}}
 
 @patch
@@ -682,8 +690,9 @@ def make_app(engine, cfg:ServeConfig, on_error:Callable|None=None)->FastAPI:
     return app
 
 # %% ../../nbs/65_infer.serve.ipynb #d4aee200
+BATCHING = ('continuous', 'static')
 _LIMITS = (('max_upload_mb', float, 'MB per clip: upload, data URL, local file or fetched URL'), ('max_duration_s', float, 'seconds per clip, read before decoding'),
-           ('max_frames', int, 'frames decoded into memory per clip'), ('max_batch', int, 'clips per generate call (hf engine; 1: no batching)'),
+           ('max_frames', int, 'frames decoded into memory per clip'), ('max_batch', int, 'clips decoded together (hf engine; 1: no batching)'),
            ('max_wait_ms', float, "how long a batch's first clip waits for company"), ('queue_size', int, 'requests in flight; one more gets 503 + Retry-After'),
            ('decode_timeout_s', float, 'time limit of probing + decoding one clip'), ('read_timeout_s', float, 'time limit for a request body to arrive'))
 
@@ -696,6 +705,8 @@ def _parser()->argparse.ArgumentParser:
     ap.add_argument('--port', type=int, default=8000, help='port (0: a free one, printed)')
     ap.add_argument('--api-key', metavar='KEY', help='require Authorization: Bearer KEY on /v1/ (or set KCAP_API_KEY, which ps does not show)')
     ap.add_argument('--allowed-root', metavar='DIR', help='allow file:// video URLs under DIR (symlinks resolved); off by default')
+    ap.add_argument('--batching', choices=BATCHING, default='continuous', help='hf engine: continuous (clips join and leave the batch between '
+                    'decoding steps; default) or static (one generate call per batch)')
     ap.add_argument('--allow-url-fetch', action='store_true', help='allow http(s):// video URLs (public addresses only); off by default')
     d = ServeConfig()
     for f, typ, h in _LIMITS: ap.add_argument('--' + f.replace('_', '-'), type=typ, default=getattr(d, f), help=f'{h} (default {getattr(d, f):g})')
@@ -706,6 +717,7 @@ def check_serve_config(cfg:ServeConfig)->ServeConfig:
     "Name the first wrong flag of a ServeConfig before anything is loaded."
     if cfg.engine is not None: check_choice('--engine', cfg.engine, ENGINES)
     check_bind(cfg.host, cfg.api_key)
+    check_choice('--batching', cfg.batching, BATCHING)
     if not 0 <= cfg.port <= 65535: raise KcapError(f'--port: expected 0-65535, got {cfg.port}')
     for f, _, _ in _LIMITS:
         v = getattr(cfg, f)
@@ -730,7 +742,7 @@ def serve_cli(argv:list[str])->int:
     if eng.processor.frames > cfg.max_frames: raise KcapError(f'--max-frames {cfg.max_frames}: the model takes {eng.processor.frames} frames per clip')
     sock = _listen(cfg.host, cfg.port); port = sock.getsockname()[1]
     shown = f'[{cfg.host.strip("[]")}]' if ':' in cfg.host else cfg.host
-    batching = 'by the engine' if getattr(eng, 'batches_itself', False) else f'batches of {cfg.max_batch}, wait {cfg.max_wait_ms:g} ms'
+    batching = 'by the engine' if getattr(eng, 'batches_itself', False) else f'{cfg.batching} batching of up to {cfg.max_batch}, wait {cfg.max_wait_ms:g} ms'
     print(f'kcap serve: {Path(cfg.model).name} ({eng.name} engine, {batching}, API key {"on" if cfg.api_key else "off"}) loaded in '
           f'{time.perf_counter() - t0:.1f} s; ready on http://{shown}:{port}', file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(make_app(eng, cfg), log_level='warning', access_log=False, server_header=False, timeout_graceful_shutdown=5))
