@@ -57,7 +57,7 @@ def _ptb_chunk(s:str)->list[str]:
 
 # %% ../../nbs/52_eval.tokenize.ipynb #91d3bba5
 def _ptb_contractions(parts:list[str])->list[str]:
-    "Join the apostrophe tokens of English contractions the PTB way: `do n't`, `it 's`, `I 'm`, and `o'clock`-like words whole."
+    "Join the apostrophe tokens of English contractions the PTB way: `do n't`, `it 's`, `I 'm`; other `ab'c` stay one token."
     out, k = [], 0
     while k < len(parts):
         t = parts[k]
