@@ -220,6 +220,19 @@ def video_files(
                             + ('; ...' if len(dup) > 10 else '') + '. Rename them or caption the folders separately')
     return out
 
+# %% ../../nbs/60_infer.caption.ipynb #1e4eca44
+def _load_clip(p:Path, processor:VideoCaptionProcessor, sampling:str):
+    "The frames of one video for the model; KcapError when the decoded count is not the processor's."
+    f = load_frames(p, processor.frames, strategy=sampling)
+    if len(f) != processor.frames:
+        raise KcapError(f'{len(f)} frames decoded, the model takes {processor.frames} (sampling {sampling!r})')
+    return f
+
+def _caption_batch(model, processor:VideoCaptionProcessor, frames:list, gen:GenerateConfig)->list[str]:
+    "Captions of one batch of frames, from a torch model or from an engine."
+    if isinstance(model, torch.nn.Module): return generate_captions(model, processor, videos=frames, gen=gen, batch_size=len(frames))
+    return model.caption(frames, gen, batch_size=len(frames))
+
 # %% ../../nbs/60_infer.caption.ipynb #8c3795a3
 def caption_videos(
     model,                                      # a captioning model, or an engine (kcap.infer.export.load_engine)
@@ -237,13 +250,9 @@ def caption_videos(
     gen = generate_config(gen, processor.tokenizer)
     rows, failed, paths = [], [], [Path(p) for p in paths]
     bar = tqdm(total=len(paths), unit='video', file=sys.stderr, disable=None if progress else True)
-    def load(p):
-        f = load_frames(p, processor.frames, strategy=sampling)
-        if len(f) != processor.frames:
-            raise KcapError(f'{len(f)} frames decoded, the model takes {processor.frames} (sampling {sampling!r})')
-        return f
     # OSError: an unreadable file (permissions, I/O error, removed meanwhile)
-    loads = prefetch(load, paths, workers=workers, ahead=max(gen.batch_size, 2 * workers), catch=(KcapError, OSError))
+    loads = prefetch(lambda p: _load_clip(p, processor, sampling), paths, workers=workers, ahead=max(gen.batch_size, 2 * workers),
+                     catch=(KcapError, OSError))
     for i in range(0, len(paths), gen.batch_size):
         ok, frames = [], []
         for p, f, e in itertools.islice(loads, gen.batch_size):
@@ -252,9 +261,7 @@ def caption_videos(
             failed.append((p, reason))
             if report is not None: report(p, reason)
         if frames:
-            caps = (generate_captions(model, processor, videos=frames, gen=gen, batch_size=len(frames)) if isinstance(model, torch.nn.Module)
-                    else model.caption(frames, gen, batch_size=len(frames)))
-            new = [{'id': p.stem, 'caption': c, 'video': str(p)} for p, c in zip(ok, caps)]
+            new = [{'id': p.stem, 'caption': c, 'video': str(p)} for p, c in zip(ok, _caption_batch(model, processor, frames, gen))]
             rows += new
             if on_batch is not None: on_batch(new)
         bar.update(len(paths[i:i + gen.batch_size]))
