@@ -132,6 +132,7 @@ def count_tokens(
     ids = tokenizer(list(texts), add_special_tokens=False)['input_ids']
     return np.array([len(i) for i in ids], dtype=np.int64)
 
+# %% ../../nbs/32_llm.tokenization.ipynb #9e0aeaef
 def _hangul(s:str)->int: return sum('\uac00' <= ch <= '\ud7a3' for ch in s)
 
 def token_stats(
