@@ -387,6 +387,7 @@ def build_model(
                             f'{(model.config.video_token_index, model.config.image_token_index)}')
     return model
 
+# %% ../../nbs/12_vlm.llava_next_video.ipynb #fdc6a334
 def load_model(
     path:str,   # a folder (or hub id) written by `model.save_pretrained`
     **kwargs,   # passed to from_pretrained (dtype, quantization_config, device_map ...)

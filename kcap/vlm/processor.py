@@ -116,6 +116,7 @@ def from_spec(cls:VideoCaptionProcessor,
                instruction=data.instruction, system_prompt=system, resize=data.resize,
                max_caption_tokens=data.max_caption_tokens)
 
+# %% ../../nbs/15_vlm.processor.ipynb #f3128562
 @patch(cls_method=True)
 def from_config(cls:VideoCaptionProcessor, cfg:KcapConfig, tokenizer)->VideoCaptionProcessor:
     "The processor of a kcap config (its model spec, data section and `tiny` flag)."
