@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Report notebooks committed without outputs, and outputs that carry machine-specific noise.
+"""Report notebooks committed without outputs, with outputs older than their code, or with machine-specific noise.
 
     python tools/check_outputs.py            # prints WARN lines, exits 0 (tools/test.sh, for now)
     python tools/check_outputs.py --strict   # exits 1 if anything is reported
 
 A notebook "has no outputs" when none of its code cells holds an output although the default
 `nbdev_test` runs at least one cell a reader sees (not `#| hide`, not an export; a notebook whose
-every such cell is skipped, or that sets `skip_exec`, is not counted). Noise: absolute paths of this checkout, the home folder, the temporary
+every such cell is skipped, or that sets `skip_exec`, is not counted). Its outputs are "older than its code" when
+the hash of its code cells that `tools/exec_nbs.py` recorded in the notebook's metadata (`kcap.code_sha1`) is missing
+or differs from the hash of the code cells now: a cell was edited and the notebook not re-executed. Noise: absolute paths of this checkout, the home folder, the temporary
 folder or an installed package (`.../site-packages/...`, usually a warning's file name), object
 addresses (`at 0x7f...`) and progress-bar rates (`12.3it/s`): they change from machine to machine or
 run to run. `python tools/exec_nbs.py NB` executes a notebook and runs the same checks.
@@ -53,6 +55,17 @@ def runs_something(path)->bool:
     for c in nb.cells: c.directives_ = extract_directives(c, remove=False)
     return any(not skipped(c, flags) and not SILENT & c.directives_.keys() for c in nb.cells)
 
+def code_sha1(path)->str:
+    "Hash of the notebook's code cells (sources only, in order): what its outputs were computed from."
+    import hashlib
+    from execnb.nbio import read_nb
+    return hashlib.sha1('\0'.join(c.source for c in read_nb(path).cells if c.cell_type == 'code').encode()).hexdigest()[:16]
+
+def stale(path)->bool:
+    "Whether the code changed since tools/exec_nbs.py executed the notebook (or it never recorded doing so)."
+    from execnb.nbio import read_nb
+    return (read_nb(path).metadata.get('kcap') or {}).get('code_sha1') != code_sha1(path)
+
 def has_outputs(path)->bool:
     from execnb.nbio import read_nb
     return any(c.get('outputs') for c in read_nb(path).cells if c.cell_type == 'code')
@@ -64,14 +77,18 @@ def main(argv=None):
     from nbdev.doclinks import nbglob
     nbs = sorted(Path(f) for f in nbglob(None))
     empty = [f for f in nbs if not has_outputs(f) and runs_something(f)]
+    old = [f for f in nbs if f not in empty and runs_something(f) and stale(f)]
     noisy = [(f, i, w) for f in nbs for i, w in noise(f)]
     word = 'FAIL' if a.strict else 'WARN'
     rel = lambda f: f.relative_to(ROOT) if f.is_absolute() else f
     if empty:
         print(f'{word}: {len(empty)} of {len(nbs)} notebooks have no outputs (run python tools/exec_nbs.py on them):')
         for f in empty: print(f'  {rel(f)}')
+    if old:
+        print(f'{word}: {len(old)} of {len(nbs)} notebooks have outputs older than their code (re-run python tools/exec_nbs.py on them):')
+        for f in old: print(f'  {rel(f)}')
     for f, i, w in noisy: print(f'{word}: {rel(f)} cell {i}: {w} in its output')
-    if not empty and not noisy: print(f'ok: all {len(nbs)} notebooks have outputs, none with machine paths or run-to-run noise')
-    return 1 if a.strict and (empty or noisy) else 0
+    if not empty and not old and not noisy: print(f'ok: all {len(nbs)} notebooks have outputs computed from their current code, none with machine paths or run-to-run noise')
+    return 1 if a.strict and (empty or old or noisy) else 0
 
 if __name__ == '__main__': sys.exit(main())

@@ -9,8 +9,10 @@ settings.ini's `tst_flags` (slow, cuda, hub), `#| eval: false` cells and `nbdev_
 Skipped cells are left without outputs. The environment is pinned as in tools/test.sh (one CPU
 thread, Hugging Face offline, matplotlib's Agg backend) so that re-running changes as little as
 possible. On an exception the notebook is not written; the message names the notebook and the cell.
-After writing, nbdev_clean cleans the file (outputs are kept: clear_all=False in settings.ini) and
-tools/check_outputs.py's checks for machine paths and similar noise are run on it (exit 1 if any).
+After writing, nbdev_clean cleans the file (outputs are kept: clear_all=False in settings.ini), the notebook's
+metadata records a hash of its code cells (`kcap.code_sha1`, kept by nbdev_clean: allowed_metadata_keys in settings.ini;
+tools/check_outputs.py --strict fails when the code has changed since), and tools/check_outputs.py's checks for
+machine paths and similar noise are run on it (exit 1 if any).
 """
 import argparse, os, subprocess, sys, time
 from pathlib import Path
@@ -71,7 +73,10 @@ def run_one(path:Path, mpl_format:str, run_flags:set=frozenset())->int:
     write_nb(nb, path)
     nbdev_clean(fname=str(path))
     sys.path.insert(0, str(TOOLS))
-    from check_outputs import noise
+    from check_outputs import noise, code_sha1
+    from execnb.nbio import read_nb
+    done = read_nb(path); done.metadata['kcap'] = {'code_sha1': code_sha1(path)}
+    write_nb(done, path); nbdev_clean(fname=str(path))
     found = noise(path)
     for idx, what in found: print(f'FAIL: {name} cell {idx}: {what} in its output (written; fix the cell and re-run)')
     n_run = sum(1 for c in nb.cells if not skipped(c, flags))
