@@ -229,6 +229,15 @@ def read_serving(dir)->dict:
                 source=meta.get('source', ''), infer=infer)
 
 # %% ../../nbs/61_infer.export.ipynb #88e5c283
+def _serving_llm(dir, meta:dict, device=None, dtype=None, load_4bit:bool=False):
+    "A serving folder's LLM: as saved, GPTQ/AWQ dequantized on load, or NF4 at load time (the T4 tier; lm_head kept in 16/32 bit)."
+    kw = {k: v for k, v in dict(dtype=dtype, device_map=device).items() if v is not None}
+    if load_4bit:
+        if meta['quant'] != 'none': raise KcapError(f"{dir}: load_4bit on a folder already quantized ({meta['quant']})")
+        kw['quantization_config'] = bnb_4bit_config(str(dtype or torch.float32).replace('torch.', ''), skip=['lm_head'])
+    load = AutoModelForCausalLM.from_pretrained if meta['quant'] == 'none' else load_quantized_llm
+    return load(meta['llm'], **kw).eval()
+
 @classmethod
 def _hf_load(cls, dir, device=None, dtype=None, speculative:str|None=None, num_speculative_tokens:int=5, load_4bit:bool=False):
     "An HFEngine on a serving folder (kcap export) or, split in memory, on a captioner folder (save_captioner)."
@@ -239,13 +248,7 @@ def _hf_load(cls, dir, device=None, dtype=None, speculative:str|None=None, num_s
         model, proc, gen, sampling = load_captioner(dir, device=device, dtype=dtype)
         eng = cls(model, standalone_llm(model), proc, gen, sampling, str(dir))
     else:
-        meta = read_serving(dir)
-        kw = {k: v for k, v in dict(dtype=dtype, device_map=device).items() if v is not None}
-        if load_4bit:                                   # NF4 at load time (T4 tier): bitsandbytes, lm_head kept in 16/32 bit
-            if meta['quant'] != 'none': raise KcapError(f"{dir}: load_4bit on a folder already quantized ({meta['quant']})")
-            kw['quantization_config'] = bnb_4bit_config(str(dtype or torch.float32).replace('torch.', ''), skip=['lm_head'])
-        load = AutoModelForCausalLM.from_pretrained if meta['quant'] == 'none' else load_quantized_llm   # 4-bit: dequantized on load
-        llm = load(meta['llm'], **kw).eval()
+        meta = read_serving(dir); llm = _serving_llm(dir, meta, device, dtype, load_4bit)
         proc = VideoCaptionProcessor.from_pretrained(dir)
         eng = cls(load_encoder(dir, device=llm.device, dtype=dtype), llm, proc, meta['generate'], meta['sampling'], str(dir))
     if not speculative: return eng
@@ -253,6 +256,7 @@ def _hf_load(cls, dir, device=None, dtype=None, speculative:str|None=None, num_s
     return with_speculation(eng, speculative, num_speculative_tokens, device=device, dtype=dtype)
 HFEngine.load = _hf_load
 
+# %% ../../nbs/61_infer.export.ipynb #dea1ff9d
 ENGINE_OPTIONS = {   # InferConfig fields each engine takes as load() options
     'hf': ('speculative', 'num_speculative_tokens', 'load_4bit'),
     'vllm': ('speculative', 'num_speculative_tokens', 'gpu_memory_utilization', 'max_num_seqs', 'enable_prefix_caching',
