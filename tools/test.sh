@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kcap's test command (`make test`, called by .ci/run). Run from the repo root with the venv on PATH.
 #  1. nbdev_clean and nbdev_export must change nothing (notebooks are the source, committed clean);
-#  1c. tools/check_cells.py: no test cell holds an import;
+#  1c. tools/check_cells.py: no test cell holds an import; no export cell over 40 non-blank lines (unless `# long because:`);
+#      no export cell followed directly by another;
 #  1d. tools/check_workflows.sh: both GitHub workflows validate against GitHub's schema and pass zizmor --offline;
 #  1e. tools/check_outputs.py --strict: fails on a notebook committed without outputs or with run-to-run noise;
 #  2. nbdev_test on every notebook with the default flags (slow/cuda/hub cells skipped) plus $KCAP_TEST_FLAGS
@@ -35,7 +36,7 @@ fi
 echo "== 1b. README.md and nbs/sidebar.yml match nbs/index.ipynb and the notebook list"
 python tools/docs_meta.py --check && echo ok || status=1
 
-echo "== 1c. no test cell holds an import (nbdev_proc_nbs would run it without the cells before it)"
+echo "== 1c. lesson shape: no test cell holds an import, export cells are short and each is followed by prose or a test"
 python tools/check_cells.py && echo ok || status=1
 
 echo "== 1d. GitHub workflows: schema (check-jsonschema) and audit (zizmor --offline)"
