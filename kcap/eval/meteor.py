@@ -189,6 +189,7 @@ def _beam(cand, fixed:dict, beam:int)->dict:
     while bp is not None: out[bp[0]] = bp[1]; bp = bp[2]
     return out
 
+# %% ../../nbs/50_eval.meteor.ipynb #9d7cfb1c
 def align_exact(
     hyp:Sequence[str],   # hypothesis words
     ref:Sequence[str],   # reference words
@@ -255,6 +256,7 @@ def _jit(f):
                       'that use it compile it in every process (8-12 s); set NUMBA_CACHE_DIR to a writable folder', stacklevel=2)
         return numba.njit(f)
 
+# %% ../../nbs/50_eval.meteor.ipynb #008eddb9
 @_jit
 def _insert(kept, beam, key, par, hyp, k, b, i):
     "Put a child (key k, parent b, hyp position i or -1) into the sorted children after every equal key, dropping the worst when full; the new count."
@@ -621,6 +623,14 @@ def meteor_jar_path()->Path:
     if shutil.which('java') is None: raise KcapError('the Java METEOR backend needs `java` on PATH (Java 8 or newer)')
     return jar
 
+# %% ../../nbs/50_eval.meteor.ipynb #81fc0f69
+def _jar_command(jar:Path, lang:str, norm:bool, modules:Sequence[str]|None, beam:int|None)->list[str]:
+    "The jar's command line in `-stdio` mode (reading and writing one line per request)."
+    cmd = ['java', '-Xmx2G', '-jar', str(jar), '-', '-', '-stdio', '-l', lang] + (['-norm'] if norm else [])
+    if modules: cmd += ['-m', ' '.join(modules)]
+    if beam: cmd += ['-x', str(beam)]
+    return cmd
+
 # %% ../../nbs/50_eval.meteor.ipynb #4b016674
 def meteor_jar(
     hyps:Sequence[str],                 # hypothesis strings
@@ -633,9 +643,7 @@ def meteor_jar(
     "Run the METEOR 1.5 jar in `-stdio` mode (one JVM) and return its corpus score, segment scores and statistics."
     if len(hyps) != len(refs): raise KcapError(f'{len(hyps)} hypotheses but {len(refs)} reference sets')
     jar = meteor_jar_path()
-    cmd = ['java', '-Xmx2G', '-jar', str(jar), '-', '-', '-stdio', '-l', lang] + (['-norm'] if norm else [])
-    if modules: cmd += ['-m', ' '.join(modules)]
-    if beam: cmd += ['-x', str(beam)]
+    cmd = _jar_command(jar, lang, norm, modules, beam)
     clean = lambda t: ' '.join(t.replace('\r', ' ').replace('\n', ' ').split(' '))
     proc = subprocess.Popen(cmd, cwd=jar.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
