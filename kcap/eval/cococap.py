@@ -24,7 +24,20 @@ def _check(hyps, refs):
     empty = [k for k, r in enumerate(refs) if not r]
     if empty: raise KcapError(f'segments without references: {empty[:10]}')
 
-# %% ../../nbs/53_eval.cococap.ipynb #8b5c4ce0
+# %% ../../nbs/53_eval.cococap.ipynb #fd74236d
+def _bleu_counts(h:str, rs:Sequence[str], n:int)->tuple[int, int, list[int], list[int]]:
+    "One segment's BLEU counts: hyp length, closest ref length (the shorter on ties), n-grams guessed and clipped-correct per order."
+    hw = h.split(); tl = len(hw)
+    maxc, lens = {}, []
+    for r in rs:
+        rw = r.split(); lens.append(len(rw))
+        for g, c in _ngrams(rw, n).items(): maxc[g] = max(maxc.get(g, 0), c)
+    rl = min((abs(l - tl), l) for l in lens)[1]
+    g_ = [max(0, tl - k + 1) for k in range(1, n+1)]; c_ = [0] * n
+    for g, c in _ngrams(hw, n).items(): c_[len(g)-1] += min(maxc.get(g, 0), c)
+    return tl, rl, g_, c_
+
+# %% ../../nbs/53_eval.cococap.ipynb #{bid}
 def bleu(
     hyps:Sequence[str],               # tokenized hypotheses (space-separated)
     refs:Sequence[Sequence[str]],     # tokenized references per hypothesis
@@ -36,14 +49,7 @@ def bleu(
     tot_t = tot_r = 0; guess, correct = [0] * n, [0] * n
     seg = [[] for _ in range(n)]
     for h, rs in zip(hyps, refs):
-        hw = h.split(); tl = len(hw)
-        maxc, lens = {}, []
-        for r in rs:
-            rw = r.split(); lens.append(len(rw))
-            for g, c in _ngrams(rw, n).items(): maxc[g] = max(maxc.get(g, 0), c)
-        rl = min((abs(l - tl), l) for l in lens)[1]
-        g_ = [max(0, tl - k + 1) for k in range(1, n+1)]; c_ = [0] * n
-        for g, c in _ngrams(hw, n).items(): c_[len(g)-1] += min(maxc.get(g, 0), c)
+        tl, rl, g_, c_ = _bleu_counts(h, rs, n)
         tot_t += tl; tot_r += rl
         b = 1.0
         for k in range(n):
@@ -84,7 +90,29 @@ def rouge_l(
         seg.append(((1 + beta**2) * p * r) / float(r + beta**2 * p) if p != 0 and r != 0 else 0.0)
     return float(np.mean(seg)) if seg else 0.0, seg
 
-# %% ../../nbs/53_eval.cococap.ipynb #1e5fc69a
+# %% ../../nbs/53_eval.cococap.ipynb #f636e4c3
+def _tfidf(cnt:Counter, df:Counter, ref_len:float, n:int)->tuple[list[dict], list[float], int]:
+    "coco-caption's `counts2vec`: TF-IDF weights per order, their norms, and the bigram count it uses as the length."
+    v = [{} for _ in range(n)]; norm = [0.0] * n; length = 0
+    for g, tf in cnt.items():
+        k = len(g) - 1
+        w = v[k][g] = float(tf) * (ref_len - np.log(max(1.0, df[g])))
+        norm[k] += pow(w, 2)
+        if k == 1: length += tf        # coco-caption counts the bigrams as the "length"
+    return v, [np.sqrt(x) for x in norm], length
+
+def _cider_sim(hv:tuple, rv:tuple, n:int, sigma:float)->np.ndarray:
+    "coco-caption's `sim`: per order, the clipped cosine of hyp and ref TF-IDF vectors times the Gaussian length penalty."
+    (vh, nh, lh), (vr, nr, lr) = hv, rv
+    delta = float(lh - lr); val = np.zeros(n)
+    for k in range(n):
+        for g, w in vh[k].items():
+            wr = vr[k].get(g, 0.0); val[k] += min(w, wr) * wr
+        if nh[k] != 0 and nr[k] != 0: val[k] /= (nh[k] * nr[k])
+        val[k] *= np.e ** (-(delta**2) / (2 * sigma**2))
+    return val
+
+# %% ../../nbs/53_eval.cococap.ipynb #{cid}
 def cider_d(
     hyps:Sequence[str], refs:Sequence[Sequence[str]],
     n:int=4, sigma:float=6.0,          # n-gram orders; length penalty width
@@ -94,26 +122,10 @@ def cider_d(
     rc = [[_ngrams(r.split(), n) for r in rs] for rs in refs]
     df = Counter(g for rs in rc for g in set(g for c in rs for g in c))
     ref_len = np.log(float(len(rc)))
-    def vec(cnt):
-        v = [{} for _ in range(n)]; norm = [0.0] * n; length = 0
-        for g, tf in cnt.items():
-            k = len(g) - 1
-            w = v[k][g] = float(tf) * (ref_len - np.log(max(1.0, df[g])))
-            norm[k] += pow(w, 2)
-            if k == 1: length += tf        # coco-caption counts the bigrams as the "length"
-        return v, [np.sqrt(x) for x in norm], length
     seg = []
     for h, rs in zip(hyps, rc):
-        vh, nh, lh = vec(_ngrams(h.split(), n))
+        hv = _tfidf(_ngrams(h.split(), n), df, ref_len, n)
         score = np.zeros(n)
-        for r in rs:
-            vr, nr, lr = vec(r)
-            delta = float(lh - lr); val = np.zeros(n)
-            for k in range(n):
-                for g, w in vh[k].items():
-                    wr = vr[k].get(g, 0.0); val[k] += min(w, wr) * wr
-                if nh[k] != 0 and nr[k] != 0: val[k] /= (nh[k] * nr[k])
-                val[k] *= np.e ** (-(delta**2) / (2 * sigma**2))
-            score += val
+        for r in rs: score += _cider_sim(hv, _tfidf(r, df, ref_len, n), n, sigma)
         seg.append(float(np.mean(score) / len(rs) * 10.0))
     return float(np.mean(np.array(seg))) if seg else 0.0, seg
