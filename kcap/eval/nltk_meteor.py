@@ -22,6 +22,7 @@ class _StemCache(dict):
 
 _STEMS = _StemCache()
 
+# %% ../../nbs/51_eval.nltk_meteor.ipynb #1a3370d1
 def _greedy(hyp:list, ref:list)->tuple[list, list, list]:
     "nltk's matcher: hypothesis right to left, each takes the right-most unused equal reference item."
     where = {}
@@ -57,6 +58,7 @@ def nltk_meteor_single(
     fmean = (p * rc) / (alpha * p + (1 - alpha) * rc)
     return (1 - gamma * (float(chunks) / m) ** beta) * fmean
 
+# %% ../../nbs/51_eval.nltk_meteor.ipynb #c1f85e2b
 def nltk_meteor(
     references:Sequence[Sequence[str]],   # reference token lists
     hypothesis:Sequence[str],             # hypothesis tokens
