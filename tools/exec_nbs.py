@@ -6,7 +6,7 @@
 Each notebook runs the way `nbdev_test` runs it: execnb's CaptureShell, in a fresh process, with the
 notebook's folder as the working directory, and the same cells skipped: cells flagged with any of
 settings.ini's `tst_flags` (slow, cuda, hub), `#| eval: false` cells and `nbdev_export()` calls.
-Skipped cells are left without outputs. The environment is pinned as in tools/test.sh (one CPU
+Skipped cells keep the outputs they have (a `#| slow` cell's, from a run with `--flags slow`). The environment is pinned as in tools/test.sh (one CPU
 thread, Hugging Face offline, matplotlib's Agg backend) so that re-running changes as little as
 possible. On an exception the notebook is not written; the message names the notebook and the cell.
 After writing, nbdev_clean cleans the file (outputs are kept: clear_all=False in settings.ini), the notebook's
@@ -53,8 +53,8 @@ def run_one(path:Path, mpl_format:str, run_flags:set=frozenset())->int:
     flags, name = skip_flags() - set(run_flags), os.path.relpath(path)
     nb = NBProcessor(path, rm_directives=False).nb   # keeps the `#|` lines in the source it writes back
     if skip_exec(path): print(f'{name}: skip_exec in its front matter, not executed'); return 0
-    for c in nb.cells:
-        if c.cell_type == 'code': c.outputs, c.execution_count = [], None
+    for c in nb.cells:   # a skipped cell keeps the outputs it has (from a run with its flag, e.g. --flags slow)
+        if c.cell_type == 'code' and not skipped(c, flags): c.outputs, c.execution_count = [], None
     current = {}
     def pre(cell):
         if skipped(cell, flags): return True
