@@ -25,6 +25,7 @@ def readme_text()->str:
     text = '\n\n'.join(parts)
     # notebook links -> links to the notebooks in the repo (the docs site rewrites them itself)
     text = re.sub(r'\]\(((?:tutorials/)?\d\d_[\w.]+)\.ipynb\)', r'](nbs/\1.ipynb)', text)
+    text = re.sub(r'\]\(images/', '](nbs/images/', text)                  # pictures live in nbs/images
     return '<!-- generated from nbs/index.ipynb by tools/docs_meta.py: edit the notebook, not this file -->\n\n' + text.strip() + '\n'
 
 def sidebar_text()->str:
