@@ -84,14 +84,21 @@ def tiny_tokenizer(
 
 # %% ../../nbs/44_train.recipe.ipynb #59243cf9
 class CaptionDataset(torch.utils.data.Dataset):
-    "Clips as (id, caption, cached encoder features (T, N, C))."
+    "Clips as (id, caption, cached encoder features (T, N, C)); a clip whose shard is damaged during the run gives its place to the next readable one."
     def __init__(self, samples:Sequence, keys:Sequence[str], cache:FeatureCache):
         if len(samples) != len(keys): raise KcapError(f'{len(samples)} samples but {len(keys)} cache keys')
-        self.samples, self.keys, self.cache = list(samples), list(keys), cache
+        self.samples, self.keys, self.cache, self.unreadable = list(samples), list(keys), cache, set()   # unreadable: indices
     def __len__(self): return len(self.samples)
     def __getitem__(self, i):
-        s = self.samples[i]
-        return {'id': s.id, 'caption': s.caption, 'video_features': self.cache.get(self.keys[i])}
+        for k in range(len(self)):
+            j = (i + k) % len(self)
+            if j in self.unreadable: continue
+            try: feats = self.cache.get(self.keys[j])
+            except KcapError as e:                     # damaged since the cache was opened (verified then): skip, never crash the epoch
+                self.unreadable.add(j); warnings.warn(f'{e}; training goes on without clip {self.samples[j].id}', stacklevel=2); continue
+            s = self.samples[j]
+            return {'id': s.id, 'caption': s.caption, 'video_features': feats}
+        raise KcapError(f'none of the {len(self)} clips can be read from the feature cache {self.cache.dir}')
 
 # %% ../../nbs/44_train.recipe.ipynb #810d8a47
 def bag_of_words_prompt(
