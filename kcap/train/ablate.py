@@ -413,7 +413,7 @@ DEMO_GRID = {'base': 'demo-base.yaml', 'set': {'seed': 42},
                       {'value': 'c-abstractor', 'set': dict(_TOK36)}, {'value': 'perceiver', 'set': dict(_TOK36)}]},
              'reference': 'E2'}
 _DEMO_HEAD = ('# kcap ablate --demo: the plan\'s E1-E8 (adapter x projector) on the demo\'s tiny model and synthetic clips (CPU).\n'
-              '# Written by kcap.train.ablate.write_demo_grid (nbs/45_train.ablate checks they are equal).\n'
+              '# Written by kcap.train.ablate.write_demo_grid (nbs/47_train.ablate checks they are equal).\n'
               '# kcap synth DIR --n 800 --wording canonical && kcap ablate --grid configs/ablation/demo.yaml --data DIR --out OUT\n')
 
 def write_demo_grid(folder:str|Path)->Path:
