@@ -162,6 +162,8 @@ class _DecordReader:
     def close(self): self.vr = None
 
 # %% ../../nbs/02_data.video.ipynb #714eb8f9
+_THREADED_PIXELS = 640 * 360   # decode with 2 FFmpeg threads from this frame size up (measured: 112x64 clips decode 1.6x faster without)
+
 class _PyAVReader:
     name = 'pyav'
     def __init__(self, path:Path, size:tuple[int, int]|None):
@@ -175,7 +177,8 @@ class _PyAVReader:
         try: c = av.open(str(self.path))
         except (av.FFmpegError, OSError) as e: raise _BackendError(_reason(e)) from None
         if not c.streams.video: c.close(); raise _BackendError('no video stream')
-        s = c.streams.video[0]; s.thread_type = 'AUTO'; s.codec_context.thread_count = 2
+        s = c.streams.video[0]       # frame threads pay off for large frames only: on small clips they cost more than they save
+        if s.codec_context.width * s.codec_context.height >= _THREADED_PIXELS: s.thread_type = 'AUTO'; s.codec_context.thread_count = 2
         return c
     def _count_frames(self)->int:
         "Containers without a frame count (MKV, WebM): count the packets, then reopen."

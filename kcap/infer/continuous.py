@@ -280,8 +280,9 @@ ContinuousBatcher._admit_jobs, ContinuousBatcher._settings = _admit_jobs, _batch
 
 # %% ../../nbs/65_infer.continuous.ipynb #d3ad49ff
 def _emit(self:ContinuousBatcher, r:Row):
-    "Stream what is new in row r's caption."
-    if (piece := r.new_text(self.engine.processor.tokenizer)) and not r.tag.cancelled: r.tag.emit(piece)
+    "Stream what is new in row r's caption (nothing to do for a job nobody streams: kcap.infer.serve.Job.on_text is None)."
+    if getattr(r.tag, 'on_text', True) is None or r.tag.cancelled: return
+    if piece := r.new_text(self.engine.processor.tokenizer): r.tag.emit(piece)
 
 def _finish(self:ContinuousBatcher):
     "Settle the rows that are done; drop the cancelled ones."
