@@ -11,7 +11,7 @@ import argparse, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ['index.html', 'vlm.planner.html', 'train.two_stage.html', 'infer.quantize.html']
+PAGES = ['index.html', 'vlm.llava_next_video.html', 'eval.meteor.html', 'infer.continuous.html']
 
 def browser(width:int):
     from selenium import webdriver
