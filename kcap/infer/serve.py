@@ -4,7 +4,7 @@
 
 # %% ../../nbs/66_infer.serve.ipynb #1f7bedc5
 from __future__ import annotations
-import argparse, asyncio, base64, binascii, collections, concurrent.futures, contextlib, dataclasses, hmac, io, ipaddress, json, os, queue, shutil, socket, sys, tempfile, threading, time, traceback, uuid
+import argparse, asyncio, base64, binascii, collections, concurrent.futures, contextlib, dataclasses, hmac, io, ipaddress, json, multiprocessing, os, queue, shutil, signal, socket, sys, tempfile, threading, time, traceback, uuid
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -32,9 +32,9 @@ from .continuous import ContinuousBatcher, supports_continuous
 # %% auto #0
 __all__ = ['MAX_FPS', 'MAX_PIXELS', 'BATCHING', 'ServeConfig', 'ApiError', 'is_loopback_host', 'check_bind', 'key_matches',
            'host_header_ok', 'same_origin', 'allowed_path', 'is_public_ip', 'fetch_url', 'decode_data_url',
-           'probe_clip', 'read_clip', 'thumbnails', 'request_gen', 'ChatRequest', 'parse_chat', 'completion_body',
-           'chunk_body', 'sse', 'Cancelled', 'Job', 'Batcher', 'DirectRunner', 'Slots', 'make_app',
-           'check_serve_config', 'serve_cli']
+           'probe_clip', 'decode_clip', 'read_clip', 'thumbnails', 'DecodePool', 'request_gen', 'ChatRequest',
+           'parse_chat', 'completion_body', 'chunk_body', 'sse', 'Cancelled', 'Job', 'Batcher', 'DirectRunner', 'Slots',
+           'make_app', 'check_serve_config', 'serve_cli']
 
 # %% ../../nbs/66_infer.serve.ipynb #24ea9a31
 @dataclasses.dataclass
@@ -55,6 +55,7 @@ class ServeConfig:
     max_wait_ms:float = 20          # how long a batch's first clip waits for company
     queue_size:int = 64             # requests in flight (reading, decoding, waiting, generating); one more: 503
     decode_timeout_s:float = 60     # probe + decode of one clip
+    decode_workers:int = 2          # processes that probe and decode clips (0: threads inside the server process)
     read_timeout_s:float = 120      # a request body must arrive within this
     @property
     def max_upload(self)->int: return int(self.max_upload_mb * 2**20)
@@ -66,6 +67,7 @@ class ApiError(KcapError):
     "An error answered to the client: HTTP status, OpenAI error type, a code, and a message naming what was wrong."
     def __init__(self, status:int, message:str, code:str, headers:dict|None=None):
         super().__init__(message); self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+    def __reduce__(self): return (ApiError, (self.status, self.message, self.code, self.headers))   # crosses from a decoding process
     def body(self)->dict:
         kind = _ERROR_TYPES.get(self.status, 'invalid_request_error' if self.status < 500 else 'server_error')
         return {'error': {'message': self.message, 'type': kind, 'code': self.code}}
@@ -213,14 +215,18 @@ def probe_clip(path:Path, cfg:ServeConfig)->dict:
 # %% ../../nbs/66_infer.serve.ipynb #009c170d
 _DECODE_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, RuntimeError)   # what a hostile file can make the decoder raise
 
-def read_clip(path:Path, engine, cfg:ServeConfig, n:int|None=None)->tuple[np.ndarray, dict]:
-    "Probe, then decode the frames the model takes (the training's sampling), with PyAV: uint8 (T, H, W, 3) and info."
+def decode_clip(path:Path, frames:int, sampling:str, cfg:ServeConfig, n:int|None=None)->tuple[np.ndarray, dict]:
+    "Probe, then decode `n` (default `frames`) frames with the `sampling` the model was trained with, with PyAV: uint8 (T, H, W, 3) and info."
     info = probe_clip(path, cfg)
-    n = min(n or engine.processor.frames, cfg.max_frames)
-    try: frames, fi = load_frames(path, n, strategy=engine.sampling, backend='pyav', return_info=True)
+    n = min(n or frames, cfg.max_frames)
+    try: frames, fi = load_frames(path, n, strategy=sampling, backend='pyav', return_info=True)
     except VideoDecodeError as e: raise ApiError(422, f'cannot decode the clip: {e.reason}', 'invalid_video') from None
     except _DECODE_ERRORS as e: raise ApiError(422, f'cannot decode the clip ({type(e).__name__})', 'invalid_video') from None
     return frames, dict(info, indices=fi['indices'])
+
+def read_clip(path:Path, engine, cfg:ServeConfig, n:int|None=None)->tuple[np.ndarray, dict]:
+    "decode_clip with the engine's frame count and sampling."
+    return decode_clip(path, engine.processor.frames, engine.sampling, cfg, n)
 
 def thumbnails(frames:np.ndarray, size:int=160)->list[str]:
     "Small JPEG data URLs of frames (the web page's preview)."
@@ -229,6 +235,71 @@ def thumbnails(frames:np.ndarray, size:int=160)->list[str]:
         im = Image.fromarray(f); im.thumbnail((size, size)); b = io.BytesIO(); im.save(b, 'JPEG', quality=80)
         out.append('data:image/jpeg;base64,' + base64.b64encode(b.getvalue()).decode())
     return out
+
+# %% ../../nbs/66_infer.serve.ipynb #6b370a57
+def _decode_worker(conn):
+    "A decoding process: runs (fn, args) from the pipe and sends back (ok, result or exception) until the pipe closes."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)            # Ctrl-C stops the server, and the server stops its workers
+    while True:
+        try: fn, args = conn.recv()
+        except (EOFError, OSError): return
+        except Exception as e: conn.send((False, RuntimeError(f'cannot read the task ({type(e).__name__}: {e})'))); continue
+        try: out = (True, fn(*args))
+        except BaseException as e: out = (False, e)
+        try: conn.send(out)
+        except Exception as e: conn.send((False, ApiError(422, f'cannot decode the clip ({type(e).__name__})', 'invalid_video')))
+
+# %% ../../nbs/66_infer.serve.ipynb #09fba5c4
+class DecodePool:
+    "Worker processes for probing and decoding: off the server's GIL, killed past their time limit, replaced when they crash."
+    def __init__(self, n:int, timeout:float):
+        methods = multiprocessing.get_all_start_methods()
+        self.ctx = multiprocessing.get_context('forkserver' if 'forkserver' in methods else 'spawn')
+        if 'forkserver' in methods: self.ctx.set_forkserver_preload(['kcap.infer.serve'])
+        self.timeout, self.idle = timeout, queue.SimpleQueue()
+        for _ in range(n): self.idle.put(self._start())
+        self.threads = concurrent.futures.ThreadPoolExecutor(n, thread_name_prefix='kcap-decode')   # one waits on each worker's pipe
+    def _start(self):
+        ours, theirs = self.ctx.Pipe()
+        p = self.ctx.Process(target=_importable(_decode_worker), args=(theirs,), daemon=True, name='kcap-decoder'); p.start(); theirs.close()
+        return p, ours
+    def _replace(self, p, conn):
+        p.kill(); p.join(10); conn.close(); return self._start()
+    def submit(self, fn, *args)->concurrent.futures.Future: return self.threads.submit(self._run, _importable(fn), *map(_importable, args))
+
+def _importable(x):
+    "What a worker process can unpickle: a function or config the notebook defined (nbdev runs it in __main__) stands for kcap.infer.serve's own."
+    mod = getattr(x, '__module__', None) if callable(x) else getattr(type(x), '__module__', None)
+    if mod != '__main__': return x
+    from kcap.infer import serve
+    if callable(x): return getattr(serve, x.__name__, x)
+    return getattr(serve, type(x).__name__)(**dataclasses.asdict(x)) if dataclasses.is_dataclass(x) else x
+
+# %% ../../nbs/66_infer.serve.ipynb #bdef4ef6
+@patch
+def _run(self:DecodePool, fn, *args):
+    "fn(*args) in a worker process (blocking): its result, its exception, TimeoutError past the limit, or a 422 when the worker died."
+    p, conn = self.idle.get()
+    try:
+        try:
+            conn.send((fn, args)); done = conn.poll(self.timeout)
+            res = conn.recv() if done else None
+        except (EOFError, OSError): done, res = True, None          # the worker died on this task
+        if res is None: p, conn = self._replace(p, conn)
+    finally: self.idle.put((p, conn))
+    if not done: raise TimeoutError(f'the decoding process took longer than {self.timeout:g} s (killed)')
+    if res is None: raise ApiError(422, 'cannot decode the clip (the decoder crashed on it)', 'invalid_video')
+    ok, val = res
+    if not ok: raise val
+    return val
+
+@patch
+def shutdown(self:DecodePool, cancel_futures:bool=True):
+    self.threads.shutdown(wait=False, cancel_futures=cancel_futures)
+    while True:
+        try: p, conn = self.idle.get_nowait()
+        except queue.Empty: break
+        conn.close(); p.kill(); p.join(10)
 
 # %% ../../nbs/66_infer.serve.ipynb #5be87ff1
 def _is_int(v)->bool: return isinstance(v, int) and not isinstance(v, bool)
@@ -421,7 +492,7 @@ class _Slot:
 
 # %% ../../nbs/66_infer.serve.ipynb #1b19809e
 class _Server:
-    "What the endpoints share: engine and runner, limits, in-flight slots, a decoding pool, a folder for uploads."
+    "What the endpoints share: engine and runner, limits, in-flight slots, the decoding processes (or threads), a folder for uploads."
     def __init__(self, engine, cfg:ServeConfig, on_error:Callable|None=None):
         self.engine, self.cfg, self.created = engine, cfg, int(time.time())
         self.model_id = Path(cfg.model).name or 'kcap'
@@ -431,7 +502,8 @@ class _Server:
         batches_itself = getattr(engine, 'batches_itself', False)
         self.slots = Slots(cfg.queue_size)
         self.runner = DirectRunner(engine, cfg.queue_size, on_error) if batches_itself else self._batcher(on_error)
-        self.decoders = concurrent.futures.ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix='kcap-decode')
+        self.decoders = (DecodePool(cfg.decode_workers, cfg.decode_timeout_s) if cfg.decode_workers else
+                         concurrent.futures.ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix='kcap-decode'))
         self.tmp = Path(tempfile.mkdtemp(prefix='kcap-serve-'))
     def _batcher(self, on_error):
         "Continuous batching where the engine allows it and batching is on; else the static Batcher."
@@ -515,12 +587,12 @@ async def clip_from_url(self:_Server, url:str)->tuple[Path, bool]:
 
 @patch
 async def frames(self:_Server, path:Path, temporary:bool, n:int|None=None)->tuple[np.ndarray, dict, float]:
-    "Probe and decode in the decoding pool within --decode-timeout-s; a temporary file is deleted after."
+    "Probe and decode in a decoding process (or thread) within --decode-timeout-s; a temporary file is deleted after."
     t0 = time.perf_counter()
     try:
-        job = asyncio.wrap_future(self.decoders.submit(read_clip, path, self.engine, self.cfg, n))
+        job = asyncio.wrap_future(self.decoders.submit(decode_clip, path, self.engine.processor.frames, self.engine.sampling, self.cfg, n))
         frames, info = await asyncio.wait_for(job, self.cfg.decode_timeout_s)
-    except TimeoutError: raise ApiError(422, f'decoding the clip took longer than {self.cfg.decode_timeout_s:g} s (--decode-timeout-s)', 'decode_timeout') from None
+    except (TimeoutError, asyncio.TimeoutError): raise ApiError(422, f'decoding the clip took longer than {self.cfg.decode_timeout_s:g} s (--decode-timeout-s)', 'decode_timeout') from None
     finally:
         if temporary: path.unlink(missing_ok=True)
     return frames, info, time.perf_counter() - t0
@@ -705,6 +777,8 @@ def _parser()->argparse.ArgumentParser:
     ap.add_argument('--port', type=int, default=8000, help='port (0: a free one, printed)')
     ap.add_argument('--api-key', metavar='KEY', help='require Authorization: Bearer KEY on /v1/ (or set KCAP_API_KEY, which ps does not show)')
     ap.add_argument('--allowed-root', metavar='DIR', help='allow file:// video URLs under DIR (symlinks resolved); off by default')
+    ap.add_argument('--decode-workers', type=int, default=ServeConfig().decode_workers, metavar='N',
+                    help='processes that probe and decode clips (default 2; 0: threads inside the server process)')
     ap.add_argument('--batching', choices=BATCHING, default='continuous', help='hf engine: continuous (clips join and leave the batch between '
                     'decoding steps; default) or static (one generate call per batch)')
     ap.add_argument('--allow-url-fetch', action='store_true', help='allow http(s):// video URLs (public addresses only); off by default')
@@ -718,6 +792,7 @@ def check_serve_config(cfg:ServeConfig)->ServeConfig:
     if cfg.engine is not None: check_choice('--engine', cfg.engine, ENGINES)
     check_bind(cfg.host, cfg.api_key)
     check_choice('--batching', cfg.batching, BATCHING)
+    if cfg.decode_workers < 0: raise KcapError(f'--decode-workers: expected 0 or more, got {cfg.decode_workers}')
     if not 0 <= cfg.port <= 65535: raise KcapError(f'--port: expected 0-65535, got {cfg.port}')
     for f, _, _ in _LIMITS:
         v = getattr(cfg, f)
