@@ -4,7 +4,7 @@
 
 # %% ../../nbs/45_train.runner.ipynb #01dfb2fe
 from __future__ import annotations
-import dataclasses, gc, json, os, sys, time, warnings
+import dataclasses, json, os, sys, time, warnings
 from pathlib import Path
 from typing import Sequence
 import torch
@@ -29,9 +29,8 @@ from .recipe import (CaptionCollator, CaptionDataset, CaptionLM, caption_loss, f
     tiny_tokenizer, training_arguments, _steps_per_epoch)
 
 # %% auto #0
-__all__ = ['TRAINABLE_FILE', 'COMPLETE_FILE', 'own_memory', 'feature_namespace', 'cache_features', 'trainable_state',
-           'load_trainable', 'last_checkpoint', 'KcapTrainer', 'CaptionEvaluator', 'CollapseGuard', 'JsonlLog',
-           'run_stage']
+__all__ = ['TRAINABLE_FILE', 'COMPLETE_FILE', 'feature_namespace', 'cache_features', 'trainable_state', 'load_trainable',
+           'last_checkpoint', 'KcapTrainer', 'CaptionEvaluator', 'CollapseGuard', 'JsonlLog', 'run_stage']
 
 # %% ../../nbs/45_train.runner.ipynb #9043d17e
 def _tokenizer(cfg:KcapConfig, captions:Sequence[str], out:Path):
@@ -60,21 +59,7 @@ def _base_model(cfg:KcapConfig, tokenizer, out:Path, device=None, st:StageConfig
         else: vlm = tiny_model(cfg.model, seed=cfg.seed, tokenizer_size=add_video_tokens(tokenizer)[0], tiny=cfg.tiny_spec)  # <video> follows the text tokens
         return vlm if device is None else vlm.to(device)
     kw = {'quantization_config': _qlora_config(cfg, st)} if st is not None and cfg.lora.mode == 'qlora' else {}
-    vlm = build_model(cfg.model, device=device, tokenizer=tokenizer, seed=cfg.seed, **kw)
-    return own_memory(vlm) if kw and (device is None or torch.device(device).type == 'cpu') else vlm   # see own_memory
-
-# %% ../../nbs/45_train.runner.ipynb #0f35b305
-def own_memory(model:nn.Module)->nn.Module:
-    "Copy the CPU tensors that are not 4-bit into this process's memory, so that the memory-mapped checkpoint they viewed is unmapped; ties are kept."
-    seen = set()
-    for m in model.modules():
-        for t in m._parameters.values():
-            if t is None or id(t) in seen or type(t).__name__ == 'Params4bit' or t.device.type != 'cpu': continue
-            seen.add(id(t)); t.data = t.data.clone()                    # the same Parameter object: tied weights stay tied
-        for n, b in list(m._buffers.items()):
-            if b is not None and b.device.type == 'cpu': m._buffers[n] = b.clone()
-    gc.collect()
-    return model
+    return build_model(cfg.model, device=device, tokenizer=tokenizer, seed=cfg.seed, **kw)
 
 # %% ../../nbs/45_train.runner.ipynb #485f9547
 def _4bit_if_qlora(cfg:KcapConfig, vlm, st:StageConfig):
