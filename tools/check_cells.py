@@ -10,7 +10,7 @@ Lessons are short cells (issue 13): an export cell holds at most 40 non-blank li
 `# long because: ...` comment, and every export cell is followed by prose or a cell that shows or tests it before
 the next export cell (the exported imports cell at the top excepted).
 """
-import ast, sys, warnings
+import ast, re, sys, warnings
 from pathlib import Path
 from nbdev.process import NBProcessor
 from nbdev.processors import _do_eval
@@ -33,7 +33,6 @@ MAX_EXPORT_LINES = 40
 EXPORTS = {'export', 'exports', 'exporti'}
 
 def _is_export(c)->bool:
-    import re
     return c.cell_type == 'code' and bool(re.match(r'\s*#\|\s*export[si]?\b', c.source))
 
 def lesson_shape(nb_path)->list:

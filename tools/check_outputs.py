@@ -13,7 +13,7 @@ folder or an installed package (`.../site-packages/...`, usually a warning's fil
 addresses (`at 0x7f...`) and progress-bar rates (`12.3it/s`): they change from machine to machine or
 run to run. `python tools/exec_nbs.py NB` executes a notebook and runs the same checks.
 """
-import argparse, re, sys, tempfile
+import argparse, hashlib, re, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,16 +55,15 @@ def runs_something(path)->bool:
     for c in nb.cells: c.directives_ = extract_directives(c, remove=False)
     return any(not skipped(c, flags) and not SILENT & c.directives_.keys() for c in nb.cells)
 
-def code_sha1(path)->str:
-    "Hash of the notebook's code cells (sources only, in order): what its outputs were computed from."
-    import hashlib
-    from execnb.nbio import read_nb
-    return hashlib.sha1('\0'.join(c.source for c in read_nb(path).cells if c.cell_type == 'code').encode()).hexdigest()[:16]
+def cells_sha1(cells)->str:
+    "Hash of the code cells' sources, in order: what a notebook's outputs were computed from."
+    return hashlib.sha1('\0'.join(c.source for c in cells if c.cell_type == 'code').encode()).hexdigest()[:16]
 
 def stale(path)->bool:
     "Whether the code changed since tools/exec_nbs.py executed the notebook (or it never recorded doing so)."
     from execnb.nbio import read_nb
-    return (read_nb(path).metadata.get('kcap') or {}).get('code_sha1') != code_sha1(path)
+    nb = read_nb(path)
+    return (nb.metadata.get('kcap') or {}).get('code_sha1') != cells_sha1(nb.cells)
 
 def has_outputs(path)->bool:
     from execnb.nbio import read_nb

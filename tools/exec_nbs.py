@@ -70,13 +70,11 @@ def run_one(path:Path, mpl_format:str, run_flags:set=frozenset())->int:
                   f'{type(e).__name__}: {e}; the notebook was not written')
             return 1
     for c in nb.cells: c.pop('directives_', None)
+    sys.path.insert(0, str(TOOLS))
+    from check_outputs import noise, cells_sha1
+    nb.metadata['kcap'] = {'code_sha1': cells_sha1(nb.cells)}    # what the outputs were computed from (nbdev_clean keeps it)
     write_nb(nb, path)
     nbdev_clean(fname=str(path))
-    sys.path.insert(0, str(TOOLS))
-    from check_outputs import noise, code_sha1
-    from execnb.nbio import read_nb
-    done = read_nb(path); done.metadata['kcap'] = {'code_sha1': code_sha1(path)}
-    write_nb(done, path); nbdev_clean(fname=str(path))
     found = noise(path)
     for idx, what in found: print(f'FAIL: {name} cell {idx}: {what} in its output (written; fix the cell and re-run)')
     n_run = sum(1 for c in nb.cells if not skipped(c, flags))

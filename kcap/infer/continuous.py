@@ -99,13 +99,10 @@ class Row:
 # %% ../../nbs/65_infer.continuous.ipynb #f08484f1
 def _scores(rows:list, logits:torch.Tensor)->torch.Tensor:
     "Processed (n, V) scores of rows that share one RowSettings; logits (n, V)."
-    st, scores = rows[0].settings, logits.float()
-    if any(isinstance(p, NoRepeatNGramLogitsProcessor) for p in st.processors):      # padding would add false n-grams: row by row
-        return torch.cat([_scores([r], lg[None]) for r, lg in zip(rows, logits)]) if len(rows) > 1 else _apply(st, rows, scores)
-    return _apply(st, rows, scores)
-
-def _apply(st:RowSettings, rows:list, scores:torch.Tensor)->torch.Tensor:
-    n = max(len(r.ids) for r in rows)
+    st = rows[0].settings
+    if len(rows) > 1 and any(isinstance(p, NoRepeatNGramLogitsProcessor) for p in st.processors):   # padding would add false n-grams
+        return torch.cat([_scores([r], lg[None]) for r, lg in zip(rows, logits)])
+    n, scores = max(len(r.ids) for r in rows), logits.float()
     ids = torch.tensor([r.ids + [r.ids[0]] * (n - len(r.ids)) for r in rows], device=scores.device)   # padded with an id the row has
     for p in st.processors + (st.warpers if st.do_sample else []): scores = p(ids, scores)
     return scores
@@ -204,7 +201,7 @@ class ContinuousBatcher:
         self.engine, self.max_batch, self.max_wait, self.in_flight = engine, max_batch, max_wait_ms / 1000, in_flight
         self.on_error = on_error or (lambda e: traceback.print_exception(e))
         self.dec, self.q, self.closed, self.waiting = ContinuousDecoder(engine.llm), queue.SimpleQueue(), False, []   # waiting: (arrival, job)
-        self.refill = max(1, max_batch // 4)
+        self.refill, self._by_gen = max(1, max_batch // 4), {}      # _by_gen: one RowSettings per distinct GenerateConfig
         self.sizes = collections.deque(maxlen=10000)     # rows per forward (/healthz: mean_batch)
         self.thread = threading.Thread(target=self._loop, name='kcap-continuous', daemon=True); self.thread.start()
     def submit(self, job)->concurrent.futures.Future: self.q.put(job); return job.future
@@ -273,9 +270,8 @@ def _admit_jobs(self:ContinuousBatcher, jobs:list):
         else: self.on_error(e); _settle(live[0], exc=e)
 def _batcher_settings(self:ContinuousBatcher, gen:GenerateConfig)->RowSettings:
     "One RowSettings per distinct GenerateConfig, so that rows with the same settings are processed together (pick_tokens)."
-    cache = self.__dict__.setdefault('_by_gen', {})
-    if (k := repr(gen)) not in cache: cache[k] = row_settings(self.engine.llm, self.engine.processor, gen)
-    return cache[k]
+    if (k := repr(gen)) not in self._by_gen: self._by_gen[k] = row_settings(self.engine.llm, self.engine.processor, gen)
+    return self._by_gen[k]
 ContinuousBatcher._admit_jobs, ContinuousBatcher._settings = _admit_jobs, _batcher_settings
 
 # %% ../../nbs/65_infer.continuous.ipynb #d3ad49ff
@@ -340,7 +336,6 @@ def caption_continuous(
                 ready += zip(idx, _split_prompts(engine.encode(videos=[videos[i] for i in idx])))
             take, ready = ready[:free], ready[free:]
             stream(dec.admit(_cat_prompts([p for _, p in take]), [settings] * len(take), [i for i, _ in take]))
-        for r in dec.pop_done(): out[r.tag] = engine.processor.decode(r.new)[0]
+        for r in dec.pop_done(): out[r.tag] = engine.processor.decode(r.new)[0]   # done at admission or at the last step
         if len(dec): stream(dec.step())
-        for r in dec.pop_done(): out[r.tag] = engine.processor.decode(r.new)[0]
     return out
