@@ -10,8 +10,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 from transformers.generation.logits_process import (NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor,
-    SuppressTokensLogitsProcessor, TemperatureLogitsWarper, TopPLogitsWarper)
+    TemperatureLogitsWarper, TopPLogitsWarper)
 from ..core import KcapError
 from ..config import GenerateConfig
 from .caption import generate_config, generate_kwargs
@@ -19,8 +20,52 @@ from .export import HFEngine
 from .speculative import _step
 
 # %% auto #0
-__all__ = ['pad_cache_left', 'cat_caches', 'trim_cache_left', 'RowSettings', 'row_settings', 'Row', 'pick_tokens',
-           'ContinuousDecoder', 'ContinuousBatcher', 'supports_continuous', 'caption_continuous']
+__all__ = ['SlackLayer', 'slack_cache', 'pad_cache_left', 'cat_caches', 'trim_cache_left', 'RowSettings', 'row_settings', 'Row',
+           'pick_tokens', 'ContinuousDecoder', 'BatchSizes', 'ContinuousBatcher', 'supports_continuous',
+           'caption_continuous']
+
+# %% ../../nbs/65_infer.continuous.ipynb #cfa11b8e
+class SlackLayer(DynamicLayer):
+    "A DynamicLayer whose keys/values are views into buffers with free room on the right: a step writes its position in place instead of re-copying the cache."
+    slack = 64                              # free positions added whenever the buffer is (re)allocated
+    def adopt(self, keys:torch.Tensor, values:torch.Tensor, room:int=0):
+        "Copy keys/values (B, heads, S, head_dim) into new buffers with room for `room + slack` more positions."
+        n = keys.shape[-2]
+        self._k, self._v = [t.new_empty(*t.shape[:-2], n + room + self.slack, t.shape[-1]) for t in (keys, values)]
+        self._k[..., :n, :] = keys; self._v[..., :n, :] = values
+        self._start, self._end = 0, n
+        self._views()
+
+    def _views(self):
+        self.keys, self.values = self._k[..., self._start:self._end, :], self._v[..., self._start:self._end, :]
+        self._mine = self.keys                # keys set from outside (crop, ...) are not _mine: update adopts them
+
+    def update(self, key_states:torch.Tensor, value_states:torch.Tensor, *args, **kwargs)->tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+            self.keys, self.values = key_states[..., :0, :], value_states[..., :0, :]
+        q = key_states.shape[-2]
+        if self.keys is not getattr(self, '_mine', None) or self._end + q > self._k.shape[-2]: self.adopt(self.keys, self.values, q)
+        self._k[..., self._end:self._end + q, :] = key_states; self._v[..., self._end:self._end + q, :] = value_states
+        self._end += q; self._views()
+        return self.keys, self.values
+
+    def batch_select_indices(self, indices:torch.Tensor):
+        "Keep the rows `indices` (one copy of the buffer, its room kept)."
+        if self.keys is not getattr(self, '_mine', None): return super().batch_select_indices(indices)
+        self._k, self._v = self._k[indices], self._v[indices]; self._views()
+
+    def drop_left(self, n:int):
+        "Forget the first n positions of every row (a view; nothing is copied)."
+        if self.keys is not getattr(self, '_mine', None): self.keys, self.values = self.keys[..., n:, :], self.values[..., n:, :]; return
+        self._start += n; self._views()
+
+def slack_cache(config)->DynamicCache:
+    "A DynamicCache for `config` whose full-attention layers are SlackLayers (sliding-window layers stay as transformers makes them)."
+    c = DynamicCache(config=config)
+    c.layers = [SlackLayer() if type(l) is DynamicLayer else l for l in c.layers]
+    if getattr(c, 'layer_class_to_replicate', None) is DynamicLayer: c.layer_class_to_replicate = SlackLayer   # layers made on first use
+    return c
 
 # %% ../../nbs/65_infer.continuous.ipynb #77c62fde
 def _layers(cache:DynamicCache)->list: return [l for l in cache.layers if l.is_initialized]
@@ -40,7 +85,9 @@ def cat_caches(a:DynamicCache, b:DynamicCache)->DynamicCache:
 def trim_cache_left(cache:DynamicCache, n:int)->DynamicCache:
     "Drop the first n positions of every row (columns that are padding in every row)."
     if n > 0:
-        for l in _layers(cache): l.keys, l.values = l.keys[..., n:, :], l.values[..., n:, :]
+        for l in _layers(cache):
+            if isinstance(l, SlackLayer): l.drop_left(n)
+            else: l.keys, l.values = l.keys[..., n:, :], l.values[..., n:, :]
     return cache
 
 # %% ../../nbs/65_infer.continuous.ipynb #7d79afd1
@@ -50,7 +97,8 @@ class RowSettings:
     max_new_tokens:int
     end_ids:set
     do_sample:bool
-    processors:list          # applied to (1, V) scores with the row's ids so far
+    processors:list          # read the row's ids so far: repetition penalty, no-repeat n-gram
+    suppress:torch.Tensor    # (V,) bool: ids generate never emits (its suppress_tokens)
     warpers:list             # sampling only
 
 def row_settings(llm, processor, gen:GenerateConfig)->RowSettings:
@@ -60,12 +108,14 @@ def row_settings(llm, processor, gen:GenerateConfig)->RowSettings:
     procs = []
     if kw.get('repetition_penalty', 1.0) != 1.0: procs.append(RepetitionPenaltyLogitsProcessor(kw['repetition_penalty']))
     if kw.get('no_repeat_ngram_size'): procs.append(NoRepeatNGramLogitsProcessor(kw['no_repeat_ngram_size']))
-    procs.append(SuppressTokensLogitsProcessor(kw['suppress_tokens'], device=llm.device))
+    V = llm.get_output_embeddings().out_features                 # the logits' width
+    suppress = torch.zeros(V, dtype=torch.bool, device=llm.device)
+    suppress[[t for t in kw['suppress_tokens'] if 0 <= t < V]] = True  # as SuppressTokensLogitsProcessor (ids past V never score)
     warpers = []
     if kw['do_sample']:
         if kw['temperature'] != 1.0: warpers.append(TemperatureLogitsWarper(kw['temperature']))
         if kw['top_p'] < 1.0: warpers.append(TopPLogitsWarper(kw['top_p']))
-    return RowSettings(kw['max_new_tokens'], set(kw['eos_token_id']), kw['do_sample'], procs, warpers)
+    return RowSettings(kw['max_new_tokens'], set(kw['eos_token_id']), kw['do_sample'], procs, suppress, warpers)
 
 # %% ../../nbs/65_infer.continuous.ipynb #b287f532
 @dataclass(eq=False)
@@ -102,9 +152,13 @@ def _scores(rows:list, logits:torch.Tensor)->torch.Tensor:
     st = rows[0].settings
     if len(rows) > 1 and any(isinstance(p, NoRepeatNGramLogitsProcessor) for p in st.processors):   # padding would add false n-grams
         return torch.cat([_scores([r], lg[None]) for r, lg in zip(rows, logits)])
-    n, scores = max(len(r.ids) for r in rows), logits.float()
-    ids = torch.tensor([r.ids + [r.ids[0]] * (n - len(r.ids)) for r in rows], device=scores.device)   # padded with an id the row has
-    for p in st.processors + (st.warpers if st.do_sample else []): scores = p(ids, scores)
+    scores, ids = logits.float(), None
+    if st.processors:                                              # only these read ids: no (n, L) tensor per step otherwise
+        n = max(len(r.ids) for r in rows)
+        ids = torch.tensor([r.ids + [r.ids[0]] * (n - len(r.ids)) for r in rows], device=scores.device)   # padded with an id the row has
+        for p in st.processors: scores = p(ids, scores)
+    scores = scores.masked_fill(st.suppress, float('-inf'))
+    for w in st.warpers if st.do_sample else []: scores = w(ids, scores)   # temperature, top-p: they do not read ids
     return scores
 
 def pick_tokens(rows:list, logits:torch.Tensor)->list[int]:
@@ -126,18 +180,18 @@ class ContinuousDecoder:
 
     def __len__(self): return len(self.rows)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _prefill(self, prompts:dict)->tuple[DynamicCache, torch.Tensor, torch.Tensor]:
         "KV cache, mask and last-position logits (b, V) of a batch of prompts."
         dev, m = self.llm.device, prompts['attention_mask'].to(self.llm.device).long()
-        cache = DynamicCache(config=self.llm.config)
+        cache = slack_cache(self.llm.config)
         out = _step(self.llm, cache, inputs_embeds=prompts['inputs_embeds'].to(dev, self.llm.dtype), attention_mask=m,
                     position_ids=(m.cumsum(-1) - 1).clamp(min=0), logits_to_keep=1)
         self.forwards.append(len(m))
         return cache, m, out.logits[:, -1]
 
 # %% ../../nbs/65_infer.continuous.ipynb #dad8ab7a
-@torch.no_grad()
+@torch.inference_mode()
 def _admit(self:ContinuousDecoder,
     prompts:dict,            # CaptionEngine.encode's output for the new rows: input_ids, attention_mask (b, L), inputs_embeds (b, L, D)
     settings:list,           # RowSettings per new row
@@ -161,7 +215,7 @@ def _admit(self:ContinuousDecoder,
 ContinuousDecoder.admit = _admit
 
 # %% ../../nbs/65_infer.continuous.ipynb #8d2a7f4d
-@torch.no_grad()
+@torch.inference_mode()
 def _cd_step(self:ContinuousDecoder)->list[Row]:
     "One forward for every row that is not done; returns the rows it advanced."
     if any(r.done for r in self.rows): raise KcapError('step: pop_done() the finished rows first')
@@ -177,6 +231,7 @@ def _cd_step(self:ContinuousDecoder)->list[Row]:
 ContinuousDecoder.step = _cd_step
 
 # %% ../../nbs/65_infer.continuous.ipynb #4f0edb65
+@torch.inference_mode()
 def _pop_done(self:ContinuousDecoder, drop:Callable|None=None)->list[Row]:
     "Remove and return the rows that are done (or that drop(row) says to remove)."
     gone = [r for r in self.rows if r.done or (drop is not None and drop(r))]
@@ -191,6 +246,14 @@ def _pop_done(self:ContinuousDecoder, drop:Callable|None=None)->list[Row]:
     return gone
 ContinuousDecoder.pop_done = _pop_done
 
+# %% ../../nbs/65_infer.continuous.ipynb #e7deb115
+class BatchSizes:
+    "The batch sizes a runner reports (/healthz): totals since it started, and the mean of the last `window`."
+    def __init__(self, window:int=10000): self.batches, self.clips, self.recent = 0, 0, collections.deque(maxlen=window)
+    def append(self, n:int): self.batches += 1; self.clips += n; self.recent.append(n)
+    def mean(self)->float: return sum(self.recent) / len(self.recent) if self.recent else 0.0
+    def __iter__(self): return iter(self.recent)
+
 # %% ../../nbs/65_infer.continuous.ipynb #4bffca69
 class ContinuousBatcher:
     "Owns an HFEngine in one worker thread; decodes up to `max_batch` rows together, admitting waiting jobs between steps."
@@ -202,7 +265,7 @@ class ContinuousBatcher:
         self.on_error = on_error or (lambda e: traceback.print_exception(e))
         self.dec, self.q, self.closed, self.waiting = ContinuousDecoder(engine.llm), queue.SimpleQueue(), False, []   # waiting: (arrival, job)
         self.refill, self._by_gen = max(1, max_batch // 4), {}      # _by_gen: one RowSettings per distinct GenerateConfig
-        self.sizes = collections.deque(maxlen=10000)     # rows per forward (/healthz: mean_batch)
+        self.sizes = BatchSizes()                        # rows per forward (/healthz)
         self.thread = threading.Thread(target=self._loop, name='kcap-continuous', daemon=True); self.thread.start()
     def submit(self, job)->concurrent.futures.Future: self.q.put(job); return job.future
     def close(self): self.q.put(None); self.thread.join(timeout=60)

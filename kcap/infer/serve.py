@@ -27,7 +27,7 @@ from ..config import GenerateConfig
 from ..data.video import VideoDecodeError, load_frames
 from .caption import generate_config
 from .export import ENGINES, load_engine
-from .continuous import ContinuousBatcher, supports_continuous
+from .continuous import BatchSizes, ContinuousBatcher, supports_continuous
 
 # %% auto #0
 __all__ = ['MAX_FPS', 'MAX_PIXELS', 'BATCHING', 'ServeConfig', 'ApiError', 'is_loopback_host', 'check_bind', 'key_matches',
@@ -56,6 +56,7 @@ class ServeConfig:
     queue_size:int = 64             # requests in flight (reading, decoding, waiting, generating); one more: 503
     decode_timeout_s:float = 60     # probe + decode of one clip
     decode_workers:int = 2          # processes that probe and decode clips (0: threads inside the server process)
+    decode_nice:int = 10            # niceness added to those processes (0-19): the engine, the server's bottleneck, gets the CPU first
     read_timeout_s:float = 120      # a request body must arrive within this
     @property
     def max_upload(self)->int: return int(self.max_upload_mb * 2**20)
@@ -237,9 +238,10 @@ def thumbnails(frames:np.ndarray, size:int=160)->list[str]:
     return out
 
 # %% ../../nbs/66_infer.serve.ipynb #6b370a57
-def _decode_worker(conn):
+def _decode_worker(conn, nice:int=0):
     "A decoding process: runs (fn, args) from the pipe and sends back (ok, result or exception) until the pipe closes."
     signal.signal(signal.SIGINT, signal.SIG_IGN)            # Ctrl-C stops the server, and the server stops its workers
+    if nice: os.nice(nice)                                  # below the engine: it waits for the CPU, not the engine for it
     while True:
         try: fn, args = conn.recv()
         except (EOFError, OSError): return
@@ -252,16 +254,16 @@ def _decode_worker(conn):
 # %% ../../nbs/66_infer.serve.ipynb #09fba5c4
 class DecodePool:
     "Worker processes for probing and decoding: off the server's GIL, killed past their time limit, replaced when they crash."
-    def __init__(self, n:int, timeout:float):
+    def __init__(self, n:int, timeout:float, nice:int=0):   # nice: added to the workers' niceness (0-19)
         methods = multiprocessing.get_all_start_methods()
         self.ctx = multiprocessing.get_context('forkserver' if 'forkserver' in methods else 'spawn')
         if 'forkserver' in methods: self.ctx.set_forkserver_preload(['kcap.infer.serve'])
-        self.timeout, self.idle = timeout, queue.SimpleQueue()
+        self.timeout, self.nice, self.idle = timeout, nice, queue.SimpleQueue()
         for _ in range(n): self.idle.put(self._start())
         self.threads = concurrent.futures.ThreadPoolExecutor(n, thread_name_prefix='kcap-decode')   # one waits on each worker's pipe
     def _start(self):
         ours, theirs = self.ctx.Pipe()
-        p = self.ctx.Process(target=_importable(_decode_worker), args=(theirs,), daemon=True, name='kcap-decoder'); p.start(); theirs.close()
+        p = self.ctx.Process(target=_importable(_decode_worker), args=(theirs, self.nice), daemon=True, name='kcap-decoder'); p.start(); theirs.close()
         return p, ours
     def _replace(self, p, conn):
         p.kill(); p.join(10); conn.close(); return self._start()
@@ -404,7 +406,7 @@ class Batcher:
                  in_flight:Callable|None=None):   # requests the server holds; waiting stops when all of them are here
         self.engine, self.max_batch, self.max_wait, self.in_flight = engine, max_batch, max_wait_ms / 1000, in_flight
         self.on_error = on_error or (lambda e: traceback.print_exception(e))   # the server's log
-        self.q, self.pending, self.sizes = queue.SimpleQueue(), [], collections.deque(maxlen=10000)   # sizes of the last batches (/healthz)
+        self.q, self.pending, self.sizes = queue.SimpleQueue(), [], BatchSizes()   # clips per generate call (/healthz)
         self.thread = threading.Thread(target=self._loop, name='kcap-batcher', daemon=True); self.thread.start()
     def submit(self, job:Job)->concurrent.futures.Future: self.q.put(job); return job.future
     def close(self): self.q.put(None); self.thread.join(timeout=60)
@@ -460,7 +462,7 @@ class DirectRunner:
     "For an engine that batches by itself and is thread-safe (`batches_itself = True`, e.g. one on vLLM's AsyncLLM): each job goes to the engine at once, from a pool thread."
     batches_itself = True
     def __init__(self, engine, workers:int=64, on_error:Callable|None=None):
-        self.engine, self.sizes, self.encode_lock = engine, collections.deque(maxlen=10000), threading.Lock()
+        self.engine, self.sizes, self.encode_lock = engine, BatchSizes(), threading.Lock()
         self.on_error = on_error or (lambda e: traceback.print_exception(e))
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix='kcap-engine')
     def _one(self, job:Job)->dict:
@@ -502,13 +504,13 @@ class _Server:
         batches_itself = getattr(engine, 'batches_itself', False)
         self.slots = Slots(cfg.queue_size)
         self.runner = DirectRunner(engine, cfg.queue_size, on_error) if batches_itself else self._batcher(on_error)
-        self.decoders = (DecodePool(cfg.decode_workers, cfg.decode_timeout_s) if cfg.decode_workers else
+        self.decoders = (DecodePool(cfg.decode_workers, cfg.decode_timeout_s, cfg.decode_nice) if cfg.decode_workers else
                          concurrent.futures.ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix='kcap-decode'))
         self.tmp = Path(tempfile.mkdtemp(prefix='kcap-serve-'))
     def _batcher(self, on_error):
-        "Continuous batching where the engine allows it and batching is on; else the static Batcher."
+        "kcap's continuous decoder where the engine allows it (with --max-batch 1 too: one row at a time); else the static Batcher (transformers' generate)."
         c, cls = self.cfg, Batcher
-        if c.batching == 'continuous' and c.max_batch > 1 and supports_continuous(self.engine): cls = ContinuousBatcher
+        if c.batching == 'continuous' and supports_continuous(self.engine): cls = ContinuousBatcher
         return cls(self.engine, c.max_batch, c.max_wait_ms, on_error, lambda: self.slots.used)
     def close(self):
         self.runner.close(); self.decoders.shutdown(cancel_futures=True); shutil.rmtree(self.tmp, ignore_errors=True)
@@ -699,8 +701,8 @@ async def healthz(self:_Server):
     c, r = self.cfg, self.runner
     return {'status': 'ok', 'model': self.model_id, 'engine': self.engine.name, 'auth': bool(c.api_key), 'frames': self.engine.processor.frames,
             'max_upload_mb': c.max_upload_mb, 'max_duration_s': c.max_duration_s, 'in_flight': self.slots.used, 'queue_size': c.queue_size,
-            'batching': 'engine' if r.batches_itself else {'mode': r.mode, 'max_batch': c.max_batch, 'max_wait_ms': c.max_wait_ms, 'batches': len(r.sizes), 'clips': sum(r.sizes),
-                                                           'mean_batch': round(sum(r.sizes) / max(1, len(r.sizes)), 2)}}
+            'batching': 'engine' if r.batches_itself else {'mode': r.mode, 'max_batch': c.max_batch, 'max_wait_ms': c.max_wait_ms, 'batches': r.sizes.batches, 'clips': r.sizes.clips,
+                                                           'mean_batch': round(r.sizes.mean(), 2)}}
 
 @patch
 async def models(self:_Server):
@@ -779,6 +781,8 @@ def _parser()->argparse.ArgumentParser:
     ap.add_argument('--allowed-root', metavar='DIR', help='allow file:// video URLs under DIR (symlinks resolved); off by default')
     ap.add_argument('--decode-workers', type=int, default=ServeConfig().decode_workers, metavar='N',
                     help='processes that probe and decode clips (default 2; 0: threads inside the server process)')
+    ap.add_argument('--decode-nice', type=int, default=ServeConfig().decode_nice, metavar='N',
+                    help='niceness added to the decoding processes, 0-19 (default 10: the engine gets the CPU first)')
     ap.add_argument('--batching', choices=BATCHING, default='continuous', help='hf engine: continuous (clips join and leave the batch between '
                     'decoding steps; default) or static (one generate call per batch)')
     ap.add_argument('--allow-url-fetch', action='store_true', help='allow http(s):// video URLs (public addresses only); off by default')
@@ -793,6 +797,7 @@ def check_serve_config(cfg:ServeConfig)->ServeConfig:
     check_bind(cfg.host, cfg.api_key)
     check_choice('--batching', cfg.batching, BATCHING)
     if cfg.decode_workers < 0: raise KcapError(f'--decode-workers: expected 0 or more, got {cfg.decode_workers}')
+    if not 0 <= cfg.decode_nice <= 19: raise KcapError(f'--decode-nice: expected 0-19, got {cfg.decode_nice}')
     if not 0 <= cfg.port <= 65535: raise KcapError(f'--port: expected 0-65535, got {cfg.port}')
     for f, _, _ in _LIMITS:
         v = getattr(cfg, f)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/64_infer.speculative.ipynb #e2e92a9a
 from __future__ import annotations
-import inspect
+import functools, inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -40,10 +40,12 @@ def _pick(logits:torch.Tensor, prefix:list[int], procs:list)->int:
     for p in procs: scores = p(ids, scores)
     return int(scores.argmax(-1))
 
+@functools.cache
+def _cache_arg(cls)->str: return 'cache' if 'cache' in inspect.signature(cls.forward).parameters else 'past_key_values'
+
 def _step(llm, cache:DynamicCache, **inputs):
     "One forward with a KV cache (transformers >= 5.2x names the argument `cache`, earlier 5.x `past_key_values`)."
-    key = 'cache' if 'cache' in inspect.signature(llm.forward).parameters else 'past_key_values'
-    return llm(**inputs, **{key: cache}, use_cache=True)
+    return llm(**inputs, **{_cache_arg(type(llm)): cache}, use_cache=True)
 
 def _trim(cache:DynamicCache, n:int):
     "Keep the first n positions of a KV cache (crop takes the negative count to remove in transformers 5)."
