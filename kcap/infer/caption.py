@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 import torch
-from peft import PeftModel
 from tqdm import tqdm
 from ..core import KcapError, atomic_dir, check_choice, from_dict, prefetch, read_jsonl, save_json, write_jsonl
 from ..config import SAMPLINGS, GenerateConfig
 from ..data.video import VideoDecodeError, load_frames
 from ..llm.tokenization import suggest_max_new_tokens
-from ..vlm.embed import embeds_from_features, is_4bit
+from ..vlm.embed import embeds_from_features, is_4bit, is_peft_model
 from ..vlm.llava import PROMPT_STYLES
 from ..vlm.llava_next_video import load_model
 from ..vlm.processor import PROCESSOR_FILE, VideoCaptionProcessor
@@ -134,7 +133,7 @@ def save_captioner(
 )->Path:                                # dir
     "Write the inference folder (model, processor, kcap_generate.json) atomically: temp sibling, then rename."
     check_choice('sampling', sampling, SAMPLINGS)
-    if isinstance(model, PeftModel):
+    if is_peft_model(model):
         raise KcapError('save_captioner: the model is wrapped by peft; save the merged model: kcap.train.lora.merge_adapters(model)')
     if is_4bit(model): raise KcapError('save_captioner: the model holds 4-bit weights; save the merged full-precision model '
                                        '(quantization comes after this folder)')

@@ -4,15 +4,14 @@
 
 # %% ../../nbs/17_vlm.embed.ipynb #82b16a75
 from __future__ import annotations
-import threading
+import sys, threading
 import torch
 from transformers import BitsAndBytesConfig
-from peft import PeftModel
 from ..core import KcapError, check_choice
 
 # %% auto #0
-__all__ = ['SKIP_MODULES', 'COMPUTE_DTYPES', 'video_features', 'project_features', 'embeds_from_features', 'is_4bit',
-           'bnb_4bit_config']
+__all__ = ['SKIP_MODULES', 'COMPUTE_DTYPES', 'video_features', 'project_features', 'embeds_from_features', 'is_peft_model',
+           'is_4bit', 'bnb_4bit_config']
 
 # %% ../../nbs/17_vlm.embed.ipynb #fc6ead1f
 def _inner(model):
@@ -65,7 +64,12 @@ def embeds_from_features(
     return emb.masked_scatter(mask.unsqueeze(-1), vid.to(emb.dtype))
 
 # %% ../../nbs/17_vlm.embed.ipynb #24d72a63
-def _base(model): return model.get_base_model() if isinstance(model, PeftModel) else model
+def is_peft_model(model)->bool:
+    "True for a peft-wrapped model, without importing peft (seconds at start-up): a model cannot be a PeftModel before peft is imported."
+    peft = sys.modules.get('peft')
+    return peft is not None and isinstance(model, peft.PeftModel)
+
+def _base(model): return model.get_base_model() if is_peft_model(model) else model
 
 def is_4bit(model)->bool:
     "True if the model holds bitsandbytes 4-bit weights."
