@@ -241,7 +241,7 @@ def thumbnails(frames:np.ndarray, size:int=160)->list[str]:
 def _decode_worker(conn, nice:int=0):
     "A decoding process: runs (fn, args) from the pipe and sends back (ok, result or exception) until the pipe closes."
     signal.signal(signal.SIGINT, signal.SIG_IGN)            # Ctrl-C stops the server, and the server stops its workers
-    if nice: os.nice(nice)                                  # below the engine: it waits for the CPU, not the engine for it
+    if nice and hasattr(os, 'nice'): os.nice(nice)         # below the engine: it waits for the CPU, not the engine for it (no os.nice on Windows)
     while True:
         try: fn, args = conn.recv()
         except (EOFError, OSError): return
