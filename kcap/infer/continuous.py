@@ -27,38 +27,40 @@ __all__ = ['SlackLayer', 'slack_cache', 'pad_cache_left', 'cat_caches', 'trim_ca
 # %% ../../nbs/65_infer.continuous.ipynb #cfa11b8e
 class SlackLayer(DynamicLayer):
     "A DynamicLayer whose keys/values are views into buffers with free room on the right: a step writes its position in place instead of re-copying the cache."
-    slack = 64                              # free positions added whenever the buffer is (re)allocated
-    def adopt(self, keys:torch.Tensor, values:torch.Tensor, room:int=0):
-        "Copy keys/values (B, heads, S, head_dim) into new buffers with room for `room + slack` more positions."
-        n = keys.shape[-2]
-        self._k, self._v = [t.new_empty(*t.shape[:-2], n + room + self.slack, t.shape[-1]) for t in (keys, values)]
-        self._k[..., :n, :] = keys; self._v[..., :n, :] = values
-        self._start, self._end = 0, n
-        self._views()
+    slack = 64                              # free positions added whenever the buffers are (re)allocated
+    def _fits(self, q:int)->bool:
+        "keys/values still end at the buffers' write position (as update left them, or cut on the left), with room for q more."
+        if getattr(self, '_k', None) is None or self._end + q > self._k.shape[-2]: return False
+        def at_end(t, b): return (t.shape[:-2] == b.shape[:-2] and t.stride() == b.stride() and t.shape[-2] <= self._end
+                                  and t.data_ptr() == b.data_ptr() + (self._end - t.shape[-2]) * b.stride(-2) * b.element_size())
+        return at_end(self.keys, self._k) and at_end(self.values, self._v)
 
-    def _views(self):
-        self.keys, self.values = self._k[..., self._start:self._end, :], self._v[..., self._start:self._end, :]
-        self._mine = self.keys                # keys set from outside (crop, ...) are not _mine: update adopts them
+    def _adopt(self, room:int):
+        "Copy keys/values (B, heads, S, head_dim) into new buffers with room for `room + slack` more positions."
+        n = self.keys.shape[-2]
+        self._k, self._v = [t.new_empty(*t.shape[:-2], n + room + self.slack, t.shape[-1]) for t in (self.keys, self.values)]
+        self._k[..., :n, :] = self.keys; self._v[..., :n, :] = self.values
+        self._end = n
+
+    def _views(self, start:int):
+        self.keys, self.values = self._k[..., start:self._end, :], self._v[..., start:self._end, :]
 
     def update(self, key_states:torch.Tensor, value_states:torch.Tensor, *args, **kwargs)->tuple[torch.Tensor, torch.Tensor]:
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
             self.keys, self.values = key_states[..., :0, :], value_states[..., :0, :]
         q = key_states.shape[-2]
-        if self.keys is not getattr(self, '_mine', None) or self._end + q > self._k.shape[-2]: self.adopt(self.keys, self.values, q)
-        self._k[..., self._end:self._end + q, :] = key_states; self._v[..., self._end:self._end + q, :] = value_states
-        self._end += q; self._views()
+        if not self._fits(q): self._adopt(q)                # keys set from outside (crop, a concatenation, ...) or no room left
+        e, start = self._end, self._end - self.keys.shape[-2]  # start > 0 after a cut on the left (trim_cache_left)
+        self._k[..., e:e + q, :] = key_states; self._v[..., e:e + q, :] = value_states
+        self._end = e + q; self._views(start)
         return self.keys, self.values
 
     def batch_select_indices(self, indices:torch.Tensor):
-        "Keep the rows `indices` (one copy of the buffer, its room kept)."
-        if self.keys is not getattr(self, '_mine', None): return super().batch_select_indices(indices)
-        self._k, self._v = self._k[indices], self._v[indices]; self._views()
-
-    def drop_left(self, n:int):
-        "Forget the first n positions of every row (a view; nothing is copied)."
-        if self.keys is not getattr(self, '_mine', None): self.keys, self.values = self.keys[..., n:, :], self.values[..., n:, :]; return
-        self._start += n; self._views()
+        "Keep the rows `indices` (one copy of the buffers, their room kept)."
+        if not self._fits(0): return super().batch_select_indices(indices)
+        start = self._end - self.keys.shape[-2]
+        self._k, self._v = self._k[indices], self._v[indices]; self._views(start)
 
 def slack_cache(config)->DynamicCache:
     "A DynamicCache for `config` whose full-attention layers are SlackLayers (sliding-window layers stay as transformers makes them)."
@@ -85,9 +87,7 @@ def cat_caches(a:DynamicCache, b:DynamicCache)->DynamicCache:
 def trim_cache_left(cache:DynamicCache, n:int)->DynamicCache:
     "Drop the first n positions of every row (columns that are padding in every row)."
     if n > 0:
-        for l in _layers(cache):
-            if isinstance(l, SlackLayer): l.drop_left(n)
-            else: l.keys, l.values = l.keys[..., n:, :], l.values[..., n:, :]
+        for l in _layers(cache): l.keys, l.values = l.keys[..., n:, :], l.values[..., n:, :]   # views: a SlackLayer keeps writing in place
     return cache
 
 # %% ../../nbs/65_infer.continuous.ipynb #7d79afd1
@@ -158,7 +158,7 @@ def _scores(rows:list, logits:torch.Tensor)->torch.Tensor:
         ids = torch.tensor([r.ids + [r.ids[0]] * (n - len(r.ids)) for r in rows], device=scores.device)   # padded with an id the row has
         for p in st.processors: scores = p(ids, scores)
     scores = scores.masked_fill(st.suppress, float('-inf'))
-    for w in st.warpers if st.do_sample else []: scores = w(ids, scores)   # temperature, top-p: they do not read ids
+    for w in st.warpers: scores = w(ids, scores)                    # sampling only (temperature, top-p): they do not read ids
     return scores
 
 def pick_tokens(rows:list, logits:torch.Tensor)->list[int]:
