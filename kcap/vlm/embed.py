@@ -10,13 +10,21 @@ from transformers import BitsAndBytesConfig
 from ..core import KcapError, check_choice
 
 # %% auto #0
-__all__ = ['SKIP_MODULES', 'COMPUTE_DTYPES', 'video_features', 'project_features', 'embeds_from_features', 'is_peft_model',
+__all__ = ['SKIP_MODULES', 'COMPUTE_DTYPES', 'is_peft_model', 'video_features', 'project_features', 'embeds_from_features',
            'is_4bit', 'bnb_4bit_config']
+
+# %% ../../nbs/17_vlm.embed.ipynb #aabed68d
+def is_peft_model(model)->bool:
+    "True for a peft-wrapped model, without importing peft: a model cannot be a PeftModel before peft is imported."
+    peft = sys.modules.get('peft')
+    return peft is not None and isinstance(model, peft.PeftModel)
+
+def _base(model): return model.get_base_model() if is_peft_model(model) else model
 
 # %% ../../nbs/17_vlm.embed.ipynb #fc6ead1f
 def _inner(model):
     "LlavaNextVideoModel inside a ForConditionalGeneration model, also when wrapped by peft."
-    if hasattr(model, 'get_base_model'): model = model.get_base_model()
+    model = _base(model)
     return getattr(model, 'model', model)
 
 @torch.no_grad()
@@ -64,13 +72,6 @@ def embeds_from_features(
     return emb.masked_scatter(mask.unsqueeze(-1), vid.to(emb.dtype))
 
 # %% ../../nbs/17_vlm.embed.ipynb #24d72a63
-def is_peft_model(model)->bool:
-    "True for a peft-wrapped model, without importing peft (seconds at start-up): a model cannot be a PeftModel before peft is imported."
-    peft = sys.modules.get('peft')
-    return peft is not None and isinstance(model, peft.PeftModel)
-
-def _base(model): return model.get_base_model() if is_peft_model(model) else model
-
 def is_4bit(model)->bool:
     "True if the model holds bitsandbytes 4-bit weights."
     return bool(getattr(_base(model), 'is_loaded_in_4bit', False)) or any(hasattr(p, 'quant_state') for p in model.parameters())
