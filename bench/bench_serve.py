@@ -112,9 +112,9 @@ def main():
     print('\n| concurrency | req/s: continuous | static | off | off-generate | continuous/off | static/off | continuous/off-generate | '
           'p50 / p95 (s): continuous | static | off | off-generate | mean batch: continuous (rows/forward) | static (clips/generate) |')
     print('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    pp = lambda x: f'{x["p50"]:.3f} / {x["p95"]:.3f}'
     for conc, r, mb in rows:
         c, st, off, og = r['continuous'], r['static'], r['off'], r['off-generate']
-        pp = lambda x: f'{x["p50"]:.3f} / {x["p95"]:.3f}'
         print(f'| {conc} | {c["rps"]:.2f} | {st["rps"]:.2f} | {off["rps"]:.2f} | {og["rps"]:.2f} | {c["rps"] / off["rps"]:.2f}x | {st["rps"] / off["rps"]:.2f}x | '
               f'{c["rps"] / og["rps"]:.2f}x | {pp(c)} | {pp(st)} | {pp(off)} | {pp(og)} | {mb["continuous"]} | {mb["static"]} |')
     at8 = [r['continuous']['rps'] / r['off']['rps'] for conc, r, _ in rows if conc == 8]
