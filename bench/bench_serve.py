@@ -20,7 +20,7 @@ model it used.
 Target (issue 12): batching on at concurrency 8 gives at least 3x the requests/s of batching off on
 the demo model. The machine's load average is printed: other work on it skews all arms.
 
-Usage: OMP_NUM_THREADS=1 python bench/bench_serve.py [--model DIR] [--seconds 8] [--warmup-s 2] [--concurrency 1,8,32]
+Usage: OMP_NUM_THREADS=1 python bench/bench_serve.py [--model DIR] [--seconds 8] [--warmup-s 2] [--concurrency 1,8,32] [--clip-size 112x64]
 """
 import argparse, asyncio, os, re, statistics, subprocess, sys, tempfile, time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -84,13 +84,15 @@ def main():
     ap.add_argument('--seconds', type=float, default=8, help='measured seconds per concurrency and arm')
     ap.add_argument('--warmup-s', type=float, default=2, help='seconds of load before each measurement')
     ap.add_argument('--concurrency', default='1,8,32')
+    ap.add_argument('--clip-size', default='112x64', help='synthetic clip size WxH (the demo: 112x64; AI-Hub clips are 1920x1080 or larger)')
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='bench-serve-'))
-    make_synth_dataset(tmp/'clips', n=8, seed=0, size=(112, 64), fps=8, seconds=2.0)
+    w, h = map(int, a.clip_size.split('x'))
+    make_synth_dataset(tmp/'clips', n=8, seed=0, size=(w, h), fps=8, seconds=2.0)
     clips = [p.read_bytes() for p in sorted((tmp/'clips'/'videos').glob('*.mp4'))]
     model = a.model or demo_sized_captioner(tmp/'captioner', tmp/'clips')
     print(f'model: {a.model if a.model else "a random captioner of the demo size (kcap.demo.demo_config(), max_new_tokens 64)"}')
-    print(f'clients post /v1/captions (112x64, 2 s clips) back to back; {a.seconds:g} s measured per level and arm after {a.warmup_s:g} s of load; '
+    print(f'clients post /v1/captions ({w}x{h}, 2 s clips) back to back; {a.seconds:g} s measured per level and arm after {a.warmup_s:g} s of load; '
           f'OMP_NUM_THREADS={os.environ["OMP_NUM_THREADS"]}, {os.cpu_count()} CPUs\n')
     arms = {'continuous': ('--max-batch', '8', '--max-wait-ms', '20'), 'static': ('--max-batch', '8', '--max-wait-ms', '20', '--batching', 'static'),
             'off': ('--max-batch', '1'), 'off-generate': ('--max-batch', '1', '--batching', 'static')}

@@ -307,13 +307,13 @@ ContinuousBatcher._take = _take
 
 # %% ../../nbs/65_infer.continuous.ipynb #956ade06
 def _job_protocol():
-    "The server's Cancelled, _generate and _settle (kcap.infer.serve builds on this module, so it is imported late)."
+    "The server's Cancelled, _generate, _settle and encode_jobs (kcap.infer.serve builds on this module, so it is imported late)."
     from kcap.infer import serve
-    return serve.Cancelled, serve._generate, serve._settle
+    return serve.Cancelled, serve._generate, serve._settle, serve.encode_jobs
 
 def _admit_jobs(self:ContinuousBatcher, jobs:list):
     "Encode and prefill the live jobs (beam search ones run alone); one failing job fails alone."
-    Cancelled, _generate, _settle = _job_protocol()
+    Cancelled, _generate, _settle, encode_jobs = _job_protocol()
     live = [j for j in jobs if not j.cancelled]
     for j in jobs:
         if j.cancelled: _settle(j, exc=Cancelled())
@@ -323,7 +323,7 @@ def _admit_jobs(self:ContinuousBatcher, jobs:list):
     live = [j for j in live if j.gen.num_beams == 1]
     if not live: return
     try:
-        t0 = time.perf_counter(); prompts = self.engine.encode(videos=[j.frames for j in live]); enc = time.perf_counter() - t0
+        t0 = time.perf_counter(); prompts = encode_jobs(self.engine, live); enc = time.perf_counter() - t0
         sets = [self._settings(j.gen) for j in live]
         for r in self.dec.admit(prompts, sets, live): r.t0, r.encode_s = time.perf_counter(), enc; self._emit(r)
         self.sizes.append(len(live))
@@ -345,7 +345,7 @@ def _emit(self:ContinuousBatcher, r:Row):
 
 def _finish(self:ContinuousBatcher):
     "Settle the rows that are done; drop the cancelled ones."
-    Cancelled, _, _settle = _job_protocol()
+    Cancelled, _, _settle, _ = _job_protocol()
     for r in self.dec.pop_done(drop=lambda r: r.tag.cancelled):
         if r.tag.cancelled and not r.done: _settle(r.tag, exc=Cancelled()); continue
         _settle(r.tag, dict(caption=self.engine.processor.decode(r.new)[0], encode_s=r.encode_s,

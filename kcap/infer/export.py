@@ -8,6 +8,7 @@ import argparse, copy, dataclasses, importlib, importlib.util, json, random, sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
+import numpy as np
 import torch
 from torch import nn
 from safetensors import safe_open
@@ -133,6 +134,18 @@ ENGINES = {
 }
 
 # %% ../../nbs/61_infer.export.ipynb #c9a82141
+def _stack_pixels(pixels:Sequence, p:VideoCaptionProcessor)->torch.Tensor:
+    "(B, T, 3, S, S) from one frames_to_pixels(frames, **p.pixel_args()) result per clip (torch or numpy), checked."
+    want, out = (p.frames, 3, p.image_size, p.image_size), []
+    for i, x in enumerate(pixels):
+        x = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+        if not isinstance(x, torch.Tensor) or x.dtype != torch.float32 or tuple(x.shape) != want:
+            got = f"{str(getattr(x, 'dtype', type(x).__name__)).replace('torch.', '')} {tuple(getattr(x, 'shape', ()))}"
+            raise KcapError(f'pixels[{i}]: expected float32 {want} (frames_to_pixels(frames, **processor.pixel_args())), got {got}')
+        out.append(x)
+    if not out: raise KcapError('pixels: empty batch')
+    return torch.stack(out)
+
 class CaptionEngine:
     "Encoder half (run by kcap) + a language-model engine that decodes from prompt embeddings."
     name = 'base'
@@ -140,15 +153,20 @@ class CaptionEngine:
         self.encoder, self.processor, self.gen, self.sampling, self.source = encoder, processor, gen, sampling, source
 
     @torch.no_grad()
-    def encode(self, videos:Sequence|None=None, features:Sequence|None=None)->dict:
-        "Prompt tensors of a batch: input_ids, attention_mask (B, L) and inputs_embeds (B, L, D)."
-        if (videos is None) == (features is None): raise KcapError('encode: pass exactly one of videos= and features=')
+    def encode(self, videos:Sequence|None=None, features:Sequence|None=None, pixels:Sequence|None=None)->dict:
+        "Prompt tensors of a batch (from uint8 frames, cached features or `pixel_args` pixels): input_ids, attention_mask (B, L), inputs_embeds (B, L, D)."
+        if sum(x is not None for x in (videos, features, pixels)) != 1: raise KcapError('encode: pass exactly one of videos=, pixels= and features=')
         p = self.processor; enc = self.encoder; dev = next(_inner(enc).vision_tower.parameters()).device
         if videos is not None:
             b = p(list(videos)); feats = video_features(enc, b['pixel_values_videos'].to(dev, enc.dtype))
+        elif pixels is not None: b = p.text_batch(n=len(pixels)); feats = video_features(enc, _stack_pixels(pixels, p).to(dev, enc.dtype))
         else: b = p.text_batch(n=len(features)); feats = _stack_features(features, p, 0).to(dev)
         ids = b['input_ids'].to(dev)
         return dict(input_ids=ids, attention_mask=b['attention_mask'].to(dev), inputs_embeds=embeds_from_features(enc, ids, feats))
+
+    def pixel_args(self)->dict|None:
+        "What encode(pixels=) takes: frames_to_pixels(frames, **engine.pixel_args()) per clip (None: this engine takes frames only)."
+        return self.processor.pixel_args()
 
     def generate(self, prompts:dict, gen:GenerateConfig, on_text:Callable|None=None)->list[str]: raise NotImplementedError
     def __repr__(self):

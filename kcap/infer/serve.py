@@ -28,13 +28,14 @@ from ..data.video import VideoDecodeError, load_frames
 from .caption import generate_config
 from .export import ENGINES, load_engine
 from .continuous import BatchSizes, ContinuousBatcher, supports_continuous
+from ..vlm.processor import frames_to_pixels
 
 # %% auto #0
 __all__ = ['MAX_FPS', 'MAX_PIXELS', 'BATCHING', 'ServeConfig', 'ApiError', 'is_loopback_host', 'check_bind', 'key_matches',
            'host_header_ok', 'same_origin', 'allowed_path', 'is_public_ip', 'fetch_url', 'decode_data_url',
-           'probe_clip', 'decode_clip', 'read_clip', 'thumbnails', 'DecodePool', 'request_gen', 'ChatRequest',
-           'parse_chat', 'completion_body', 'chunk_body', 'sse', 'Cancelled', 'Job', 'Batcher', 'DirectRunner', 'Slots',
-           'make_app', 'check_serve_config', 'serve_cli']
+           'probe_clip', 'decode_clip', 'read_clip', 'decode_pixels', 'thumbnails', 'DecodePool', 'request_gen',
+           'ChatRequest', 'parse_chat', 'completion_body', 'chunk_body', 'sse', 'Cancelled', 'Job', 'encode_jobs',
+           'Batcher', 'DirectRunner', 'Slots', 'make_app', 'check_serve_config', 'serve_cli']
 
 # %% ../../nbs/66_infer.serve.ipynb #24ea9a31
 @dataclasses.dataclass
@@ -229,6 +230,11 @@ def read_clip(path:Path, engine, cfg:ServeConfig, n:int|None=None)->tuple[np.nda
     "decode_clip with the engine's frame count and sampling."
     return decode_clip(path, engine.processor.frames, engine.sampling, cfg, n)
 
+def decode_pixels(path:Path, frames:int, sampling:str, cfg:ServeConfig, pixel_args:dict)->tuple[np.ndarray, dict]:
+    "decode_clip, then the engine's own preprocessing (frames_to_pixels(frames, **pixel_args)): float32 (T, 3, S, S) pixels and info."
+    fr, info = decode_clip(path, frames, sampling, cfg)
+    return frames_to_pixels(fr, **pixel_args).numpy(), info
+
 def thumbnails(frames:np.ndarray, size:int=160)->list[str]:
     "Small JPEG data URLs of frames (the web page's preview)."
     out = []
@@ -371,10 +377,11 @@ class Cancelled(Exception): "Every client of a batch went away: generation stops
 
 @dataclasses.dataclass(eq=False)
 class Job:
-    "One clip waiting for its caption; `on_text` (called from the engine's thread) receives the caption piece by piece."
-    frames:np.ndarray
+    "One clip waiting for its caption: uint8 `frames` (T, H, W, 3), or None and its `pixels` (engine.pixel_args()); `on_text` (called from the engine's thread) receives the caption piece by piece."
+    frames:np.ndarray|None
     gen:GenerateConfig
     on_text:Callable|None = None
+    pixels:np.ndarray|None = None
     future:concurrent.futures.Future = dataclasses.field(default_factory=concurrent.futures.Future)
     cancelled:bool = False
     text:str = ''        # what on_text has been given so far
@@ -386,6 +393,12 @@ class Job:
             new, self.text = self._run_text[len(self.text):], self._run_text
             if self.on_text is not None and not self.cancelled: self.on_text(new)
 
+def encode_jobs(engine, jobs:list[Job])->dict:
+    "engine.encode of a batch of jobs: from the pixels a decoding process made, else from the frames."
+    if all(j.pixels is None for j in jobs): return engine.encode(videos=[j.frames for j in jobs])
+    if (a := engine.pixel_args()) is None and any(j.pixels is None for j in jobs): raise KcapError('a batch of frames and pixels for an engine that takes frames only')
+    return engine.encode(pixels=[j.pixels if j.pixels is not None else frames_to_pixels(j.frames, **a) for j in jobs])
+
 def _generate(engine, jobs:list[Job], encode_lock=contextlib.nullcontext())->list[dict]:
     "One encode + generate call for jobs of the same settings; stops early (Cancelled) when every job is cancelled."
     for j in jobs: j._run_text = ''
@@ -393,7 +406,7 @@ def _generate(engine, jobs:list[Job], encode_lock=contextlib.nullcontext())->lis
         if all(j.cancelled for j in jobs): raise Cancelled()
         jobs[i].emit(t)
     t0 = time.perf_counter()
-    with encode_lock: prompts = engine.encode(videos=[j.frames for j in jobs])     # kcap's encoder half: one thread at a time
+    with encode_lock: prompts = encode_jobs(engine, jobs)     # kcap's encoder half: one thread at a time
     t1 = time.perf_counter()
     caps = engine.generate(prompts, jobs[0].gen, on_text); t2 = time.perf_counter()
     return [dict(caption=c, encode_s=t1 - t0, generate_s=t2 - t1, batch=len(jobs)) for c in caps]
@@ -501,6 +514,7 @@ class _Server:
         self.gen = generate_config(engine.gen, engine.processor.tokenizer)      # max_new_tokens sized when the folder leaves it None
         p = engine.processor
         self.prompt_tokens = int(p([np.zeros((p.frames, 32, 32, 3), np.uint8)])['input_ids'].shape[1])
+        self.pixel_args = getattr(engine, 'pixel_args', lambda: None)()   # None: the engine takes frames (the decoding processes send pixels otherwise)
         batches_itself = getattr(engine, 'batches_itself', False)
         self.slots = Slots(cfg.queue_size)
         self.runner = DirectRunner(engine, cfg.queue_size, on_error) if batches_itself else self._batcher(on_error)
@@ -588,16 +602,23 @@ async def clip_from_url(self:_Server, url:str)->tuple[Path, bool]:
     raise ApiError(400, f'video_url: expected a data:, file:// or http(s):// URL, got {url[:40]!r}', 'invalid_url')
 
 @patch
-async def frames(self:_Server, path:Path, temporary:bool, n:int|None=None)->tuple[np.ndarray, dict, float]:
-    "Probe and decode in a decoding process (or thread) within --decode-timeout-s; a temporary file is deleted after."
+async def frames(self:_Server, path:Path, temporary:bool, n:int|None=None, pixels:bool=False)->tuple[np.ndarray, dict, float]:
+    "Probe and decode in a decoding process (or thread) within --decode-timeout-s, with pixels=True the engine's preprocessing too (if it takes pixels); a temporary file is deleted after."
     t0 = time.perf_counter()
+    fn, extra = (decode_pixels, (self.pixel_args,)) if pixels and self.pixel_args is not None else (decode_clip, (n,))
     try:
-        job = asyncio.wrap_future(self.decoders.submit(decode_clip, path, self.engine.processor.frames, self.engine.sampling, self.cfg, n))
+        job = asyncio.wrap_future(self.decoders.submit(fn, path, self.engine.processor.frames, self.engine.sampling, self.cfg, *extra))
         frames, info = await asyncio.wait_for(job, self.cfg.decode_timeout_s)
     except (TimeoutError, asyncio.TimeoutError): raise ApiError(422, f'decoding the clip took longer than {self.cfg.decode_timeout_s:g} s (--decode-timeout-s)', 'decode_timeout') from None
     finally:
         if temporary: path.unlink(missing_ok=True)
     return frames, info, time.perf_counter() - t0
+
+@patch
+async def clip_job(self:_Server, path:Path, temporary:bool, gen:GenerateConfig)->tuple[Job, float]:
+    "A Job for the clip at `path` (its pixels made by a decoding process, or its frames for an engine that takes frames only) and the decoding time."
+    clip, _, decode_s = await self.frames(path, temporary, pixels=True)
+    return (Job(None, gen, pixels=clip) if self.pixel_args is not None else Job(clip, gen)), decode_s
 
 # %% ../../nbs/66_infer.serve.ipynb #12965e49
 @patch
@@ -665,8 +686,8 @@ async def chat(self:_Server, request:Request):
     "POST /v1/chat/completions"
     with self.slots.take() as slot:
         req = parse_chat(await self.json_body(request), self.gen, self.gen.max_new_tokens)
-        frames, _, _ = await self.frames(*await self.clip_from_url(req.url))
-        job, cid, created = Job(frames, req.gen), f'chatcmpl-{uuid.uuid4().hex}', int(time.time())
+        job, _ = await self.clip_job(*await self.clip_from_url(req.url), req.gen)
+        cid, created = f'chatcmpl-{uuid.uuid4().hex}', int(time.time())
         if req.stream: return self.stream(request, job, slot.hand_over(), req, cid, created)
         cap = (await self.caption(request, job))['caption']
         usage, finish = self.usage(cap, req.gen)
@@ -676,10 +697,10 @@ async def chat(self:_Server, request:Request):
 async def captions(self:_Server, request:Request):
     "POST /v1/captions: multipart upload of one clip."
     with self.slots.take():
-        frames, _, decode_s = await self.frames(await self.upload(request), True)
-        r = await self.caption(request, Job(frames, self.gen))
+        job, decode_s = await self.clip_job(await self.upload(request), True, self.gen)
+        r = await self.caption(request, job)
         t = {'decode_s': decode_s, 'encode_s': r['encode_s'], 'generate_s': r['generate_s']}
-        return {'id': f'cap-{uuid.uuid4().hex}', 'caption': r['caption'], 'frames': len(frames), 'timings': {k: round(v, 4) for k, v in t.items()}}
+        return {'id': f'cap-{uuid.uuid4().hex}', 'caption': r['caption'], 'frames': self.engine.processor.frames, 'timings': {k: round(v, 4) for k, v in t.items()}}
 
 @patch
 async def preview(self:_Server, request:Request):

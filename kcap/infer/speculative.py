@@ -135,10 +135,17 @@ class SpeculativeHFEngine(HFEngine):
         super().__init__(base.encoder, base.llm, base.processor, base.gen, base.sampling, base.source)
         self.method, self.k, self.draft, self.stats = method, k, draft, SpecStats()
 
-    def encode(self, videos=None, features=None)->dict:
-        p = super().encode(videos=videos, features=features)
-        if self.draft is not None: p['draft'] = self.draft.encode(videos=videos, features=features)
+    def encode(self, videos=None, features=None, pixels=None)->dict:
+        p = super().encode(videos=videos, features=features, pixels=pixels)
+        if self.draft is not None:
+            if pixels is not None and self.pixel_args() is None: raise KcapError('encode: the draft preprocesses frames differently; pass videos=')
+            p['draft'] = self.draft.encode(videos=videos, features=features, pixels=pixels)
         return p
+
+    def pixel_args(self)->dict|None:
+        "The processor's, when the draft's processor turns frames into the same pixels (else None: pass frames)."
+        a = super().pixel_args()
+        return a if self.draft is None or self.draft.pixel_args() == a else None
 
 # %% ../../nbs/64_infer.speculative.ipynb #f43b62f8
 def _spec_generate(self:SpeculativeHFEngine, prompts:dict, gen:GenerateConfig, on_text:Callable|None=None)->list[str]:

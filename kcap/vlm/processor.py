@@ -178,6 +178,11 @@ def text_batch(self:VideoCaptionProcessor,
 
 # %% ../../nbs/15_vlm.processor.ipynb #d956488c
 @patch
+def pixel_args(self:VideoCaptionProcessor)->dict:
+    "frames_to_pixels' settings for this processor: frames_to_pixels(frames, **p.pixel_args()) is one video's pixels, as __call__ makes them."
+    return dict(size=self.image_size, mean=tuple(self.mean), std=tuple(self.std), resize=self.resize)
+
+@patch
 def __call__(self:VideoCaptionProcessor,
     videos:Sequence,                          # one uint8 (T, H, W, 3) array per sample
     captions:Sequence[str]|None=None,         # training: one caption per video; None: generation
@@ -190,7 +195,7 @@ def __call__(self:VideoCaptionProcessor,
     side = check_choice('padding_side', padding_side or ('right' if captions is not None else 'left'), ('left', 'right'))
     px = []
     for i, v in enumerate(videos):
-        p = frames_to_pixels(v, self.image_size, self.mean, self.std, self.resize)
+        p = frames_to_pixels(v, **self.pixel_args())
         if len(p) != self.frames: raise KcapError(f'videos[{i}]: {len(p)} frames, the processor expects {self.frames}')
         px.append(p)
     out = self.text_batch(captions, n=len(videos), padding_side=side)
