@@ -20,9 +20,13 @@ model it used.
 Target (issue 12): batching on at concurrency 8 gives at least 3x the requests/s of batching off on
 the demo model. The machine's load average is printed: other work on it skews all arms.
 
-Usage: OMP_NUM_THREADS=1 python bench/bench_serve.py [--model DIR] [--seconds 8] [--warmup-s 2] [--concurrency 1,8,32] [--clip-size 112x64]
+`--runner-ceiling` adds the ratio's ceiling on this machine: the server's runner alone (the same ContinuousBatcher with
+max_batch 8 and 1) fed in this process by 8 closed-loop threads with clips decoded beforehand, so no HTTP, no upload,
+no decoding and no client share the CPUs with it.
+
+Usage: OMP_NUM_THREADS=1 python bench/bench_serve.py [--model DIR] [--seconds 8] [--warmup-s 2] [--concurrency 1,8,32] [--clip-size 112x64] [--runner-ceiling]
 """
-import argparse, asyncio, os, re, statistics, subprocess, sys, tempfile, time
+import argparse, asyncio, os, re, statistics, subprocess, sys, tempfile, threading, time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 from pathlib import Path
 import httpx
@@ -78,12 +82,43 @@ async def measure(url:str, clips:list[bytes], conc:int, seconds:float, warmup:fl
     lat.sort()
     return dict(n=len(lat), rps=len(lat) / seconds, p50=statistics.median(lat), p95=lat[max(0, round(0.95 * len(lat)) - 1)])
 
+def measure_runner(engine, jobs_from, conc:int, seconds:float, warmup:float, max_batch:int)->dict:
+    "The server's runner alone: a ContinuousBatcher fed by `conc` closed-loop threads with pre-decoded clips (no HTTP, no decoding)."
+    from kcap.infer.continuous import ContinuousBatcher
+    runner, lat = ContinuousBatcher(engine, max_batch, 20, in_flight=lambda: conc), []
+    t0 = time.perf_counter(); window = (t0 + warmup, t0 + warmup + seconds)
+    def client(i):
+        k = 0
+        while time.perf_counter() < window[1]:
+            t = time.perf_counter(); runner.submit(jobs_from(i + k)).result(); k += 1
+            if window[0] <= (t1 := time.perf_counter()) <= window[1]: lat.append(t1 - t)
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(conc)]
+    for th in threads: th.start()
+    for th in threads: th.join()
+    runner.close(); lat.sort()
+    return dict(n=len(lat), rps=len(lat) / seconds, p50=statistics.median(lat), p95=lat[max(0, round(0.95 * len(lat)) - 1)])
+
+def runner_ceiling(model:Path, clip_paths:list[Path], seconds:float, warmup:float)->dict:
+    "Requests/s of the runner alone at concurrency 8, batching on (max_batch 8) and off (max_batch 1), alternating twice."
+    import torch
+    from kcap.infer.export import load_engine
+    from kcap.infer.serve import Job, ServeConfig, decode_pixels
+    torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
+    eng = load_engine(model)
+    px = [decode_pixels(p, eng.processor.frames, eng.sampling, ServeConfig(), eng.pixel_args())[0] for p in clip_paths]   # as the server's decoding processes make them
+    jobs_from = lambda k: Job(None, eng.gen, pixels=px[k % len(px)])
+    out = {'on': [], 'off': []}
+    for _ in range(2):
+        for name, mb in (('on', 8), ('off', 1)): out[name].append(measure_runner(eng, jobs_from, 8, seconds, warmup, mb)['rps'])
+    return {k: statistics.mean(v) for k, v in out.items()}
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--model', type=Path, help='captioner or serving folder (default: a random captioner of the demo size)')
     ap.add_argument('--seconds', type=float, default=8, help='measured seconds per concurrency and arm')
     ap.add_argument('--warmup-s', type=float, default=2, help='seconds of load before each measurement')
     ap.add_argument('--concurrency', default='1,8,32')
+    ap.add_argument('--runner-ceiling', action='store_true', help='also measure the runner alone (no HTTP, no decoding) at concurrency 8: the ceiling of the ratio')
     ap.add_argument('--clip-size', default='112x64', help='synthetic clip size WxH (the demo: 112x64; AI-Hub clips are 1920x1080 or larger)')
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='bench-serve-'))
@@ -122,5 +157,9 @@ def main():
     at8 = [r['continuous']['rps'] / r['off']['rps'] for conc, r, _ in rows if conc == 8]
     if at8: print(f'\ntarget: batching on (continuous, the default) at concurrency 8 >= 3x batching off: {at8[0]:.2f}x -> {"met" if at8[0] >= 3 else "NOT met"}'
                   f'{"" if a.model else " (on the random demo-size model; rerun with --model demo_out/run/model for the target as stated)"}')
+    if a.runner_ceiling:
+        rc = runner_ceiling(model, sorted((tmp/'clips'/'videos').glob('*.mp4')), a.seconds, a.warmup_s)
+        print(f"\nthe runner alone (ContinuousBatcher in this process, 8 closed-loop threads with decoded clips: no HTTP, no decoding), "
+              f"two alternating runs each: batching on {rc['on']:.2f} req/s, off {rc['off']:.2f} req/s, ratio {rc['on'] / rc['off']:.2f}x")
 
 if __name__ == '__main__': main()
