@@ -55,7 +55,7 @@ class ServeConfig:
     batching:str = 'continuous'     # hf engine: 'continuous' (clips join and leave between decoding steps) or 'static' (one generate per batch)
     max_wait_ms:float = 20          # how long a batch's first clip waits for company
     queue_size:int = 64             # requests in flight (reading, decoding, waiting, generating); one more: 503
-    decode_timeout_s:float = 60     # probe + decode of one clip
+    decode_timeout_s:float = 60     # probe + decode (+ the engine's preprocessing) of one clip
     decode_workers:int = 2          # processes that probe and decode clips (0: threads inside the server process)
     decode_nice:int = 10            # niceness added to those processes (0-19): the engine, the server's bottleneck, gets the CPU first
     read_timeout_s:float = 120      # a request body must arrive within this
@@ -789,7 +789,7 @@ BATCHING = ('continuous', 'static')
 _LIMITS = (('max_upload_mb', float, 'MB per clip: upload, data URL, local file or fetched URL'), ('max_duration_s', float, 'seconds per clip, read before decoding'),
            ('max_frames', int, 'frames decoded into memory per clip'), ('max_batch', int, 'clips decoded together (hf engine; 1: no batching)'),
            ('max_wait_ms', float, "how long a batch's first clip waits for company"), ('queue_size', int, 'requests in flight; one more gets 503 + Retry-After'),
-           ('decode_timeout_s', float, 'time limit of probing + decoding one clip'), ('read_timeout_s', float, 'time limit for a request body to arrive'))
+           ('decode_timeout_s', float, 'time limit of probing + decoding (+ preprocessing) one clip'), ('read_timeout_s', float, 'time limit for a request body to arrive'))
 
 def _parser()->argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog='kcap serve', description='Serve a captioner over HTTP: OpenAI-compatible chat completions (video_url, streaming), '
