@@ -18,15 +18,14 @@ import argparse, os, pickle, statistics, sys, tempfile, time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 from pathlib import Path
 import numpy as np, torch
-from kcap.infer.export import load_engine
-from kcap.vlm.processor import frames_to_pixels
 from transformers import AutoTokenizer
+from kcap.data.synth import make_synth_dataset
+from kcap.infer.export import load_engine
 from kcap.llm.tokenization import bundled_qwen3_tokenizer_dir
-from kcap.vlm.processor import VideoCaptionProcessor
+from kcap.vlm.processor import VideoCaptionProcessor, frames_to_pixels
 from kcap.vlm.registry import ModelSpec
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_serve import demo_sized_captioner
-from kcap.data.synth import make_synth_dataset
 
 def ms(fn, n:int=5)->float:
     "Median wall time of fn() in ms (one warm-up call)."

@@ -29,11 +29,14 @@ Usage: OMP_NUM_THREADS=1 python bench/bench_serve.py [--model DIR] [--seconds 8]
 import argparse, asyncio, os, re, statistics, subprocess, sys, tempfile, threading, time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 from pathlib import Path
-import httpx
+import httpx, torch
 from kcap.data.aihub import build_manifest
 from kcap.data.synth import make_synth_dataset
 from kcap.demo import demo_config
 from kcap.infer.caption import save_captioner
+from kcap.infer.continuous import ContinuousBatcher
+from kcap.infer.export import load_engine
+from kcap.infer.serve import Job, ServeConfig, decode_pixels
 from kcap.train.two_stage import prompt_text, tiny_tokenizer
 from kcap.vlm.llava_next_video import add_video_tokens, tiny_model
 from kcap.vlm.processor import VideoCaptionProcessor
@@ -84,7 +87,6 @@ async def measure(url:str, clips:list[bytes], conc:int, seconds:float, warmup:fl
 
 def measure_runner(engine, jobs_from, conc:int, seconds:float, warmup:float, max_batch:int)->dict:
     "The server's runner alone: a ContinuousBatcher fed by `conc` closed-loop threads with pre-decoded clips (no HTTP, no decoding)."
-    from kcap.infer.continuous import ContinuousBatcher
     runner, lat = ContinuousBatcher(engine, max_batch, 20, in_flight=lambda: conc), []
     t0 = time.perf_counter(); window = (t0 + warmup, t0 + warmup + seconds)
     def client(i):
@@ -100,9 +102,6 @@ def measure_runner(engine, jobs_from, conc:int, seconds:float, warmup:float, max
 
 def runner_ceiling(model:Path, clip_paths:list[Path], seconds:float, warmup:float)->dict:
     "Requests/s of the runner alone at concurrency 8, batching on (max_batch 8) and off (max_batch 1), alternating twice."
-    import torch
-    from kcap.infer.export import load_engine
-    from kcap.infer.serve import Job, ServeConfig, decode_pixels
     torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
     eng = load_engine(model)
     px = [decode_pixels(p, eng.processor.frames, eng.sampling, ServeConfig(), eng.pixel_args())[0] for p in clip_paths]   # as the server's decoding processes make them

@@ -8,7 +8,6 @@ import argparse, copy, dataclasses, importlib, importlib.util, json, random, sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
-import numpy as np
 import torch
 from torch import nn
 from safetensors import safe_open
@@ -135,16 +134,12 @@ ENGINES = {
 
 # %% ../../nbs/61_infer.export.ipynb #c9a82141
 def _stack_pixels(pixels:Sequence, p:VideoCaptionProcessor)->torch.Tensor:
-    "(B, T, 3, S, S) from one frames_to_pixels(frames, **p.pixel_args()) result per clip (torch or numpy), checked."
-    want, out = (p.frames, 3, p.image_size, p.image_size), []
-    for i, x in enumerate(pixels):
-        x = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
-        if not isinstance(x, torch.Tensor) or x.dtype != torch.float32 or tuple(x.shape) != want:
-            got = f"{str(getattr(x, 'dtype', type(x).__name__)).replace('torch.', '')} {tuple(getattr(x, 'shape', ()))}"
-            raise KcapError(f'pixels[{i}]: expected float32 {want} (frames_to_pixels(frames, **processor.pixel_args())), got {got}')
-        out.append(x)
-    if not out: raise KcapError('pixels: empty batch')
-    return torch.stack(out)
+    "Stack one frames_to_pixels(frames, **p.pixel_args()) result per clip (torch or numpy) into (B, T, 3, S, S); errors name the clip."
+    ts, want = [torch.as_tensor(x) for x in pixels], (p.frames, 3, p.image_size, p.image_size)
+    for i, t in enumerate(ts):
+        if t.dtype != torch.float32 or tuple(t.shape) != want:
+            raise KcapError(f'pixels[{i}]: expected float32 {want} (frames_to_pixels(frames, **processor.pixel_args())), got {str(t.dtype)[6:]} {tuple(t.shape)}')
+    return torch.stack(ts)
 
 class CaptionEngine:
     "Encoder half (run by kcap) + a language-model engine that decodes from prompt embeddings."

@@ -514,7 +514,7 @@ class _Server:
         self.gen = generate_config(engine.gen, engine.processor.tokenizer)      # max_new_tokens sized when the folder leaves it None
         p = engine.processor
         self.prompt_tokens = int(p([np.zeros((p.frames, 32, 32, 3), np.uint8)])['input_ids'].shape[1])
-        self.pixel_args = getattr(engine, 'pixel_args', lambda: None)()   # None: the engine takes frames (the decoding processes send pixels otherwise)
+        self.pixel_args = engine.pixel_args()   # None: the engine takes frames (the decoding processes send pixels otherwise)
         batches_itself = getattr(engine, 'batches_itself', False)
         self.slots = Slots(cfg.queue_size)
         self.runner = DirectRunner(engine, cfg.queue_size, on_error) if batches_itself else self._batcher(on_error)
@@ -602,10 +602,10 @@ async def clip_from_url(self:_Server, url:str)->tuple[Path, bool]:
     raise ApiError(400, f'video_url: expected a data:, file:// or http(s):// URL, got {url[:40]!r}', 'invalid_url')
 
 @patch
-async def frames(self:_Server, path:Path, temporary:bool, n:int|None=None, pixels:bool=False)->tuple[np.ndarray, dict, float]:
-    "Probe and decode in a decoding process (or thread) within --decode-timeout-s, with pixels=True the engine's preprocessing too (if it takes pixels); a temporary file is deleted after."
+async def frames(self:_Server, path:Path, temporary:bool, n:int|None=None, pixel_args:dict|None=None)->tuple[np.ndarray, dict, float]:
+    "Probe and decode in a decoding process (or thread) within --decode-timeout-s, and with `pixel_args` preprocess there too (pixels); a temporary file is deleted after."
     t0 = time.perf_counter()
-    fn, extra = (decode_pixels, (self.pixel_args,)) if pixels and self.pixel_args is not None else (decode_clip, (n,))
+    fn, extra = (decode_clip, (n,)) if pixel_args is None else (decode_pixels, (pixel_args,))
     try:
         job = asyncio.wrap_future(self.decoders.submit(fn, path, self.engine.processor.frames, self.engine.sampling, self.cfg, *extra))
         frames, info = await asyncio.wait_for(job, self.cfg.decode_timeout_s)
@@ -617,8 +617,8 @@ async def frames(self:_Server, path:Path, temporary:bool, n:int|None=None, pixel
 @patch
 async def clip_job(self:_Server, path:Path, temporary:bool, gen:GenerateConfig)->tuple[Job, float]:
     "A Job for the clip at `path` (its pixels made by a decoding process, or its frames for an engine that takes frames only) and the decoding time."
-    clip, _, decode_s = await self.frames(path, temporary, pixels=True)
-    return (Job(None, gen, pixels=clip) if self.pixel_args is not None else Job(clip, gen)), decode_s
+    clip, _, decode_s = await self.frames(path, temporary, pixel_args=self.pixel_args)
+    return (Job(clip, gen) if self.pixel_args is None else Job(None, gen, pixels=clip)), decode_s
 
 # %% ../../nbs/66_infer.serve.ipynb #12965e49
 @patch
