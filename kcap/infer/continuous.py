@@ -129,7 +129,7 @@ class Row:
     sent:str = ''              # streamed text so far
     steps:int = 0              # forwards it took part in
     rows_seen:int = 0          # sum of the batch sizes of those forwards
-    t0:float = 0.0             # when it was admitted (perf_counter)
+    t0:float = 0.0             # when its prefill began (perf_counter)
     encode_s:float = 0.0       # the encode call it was admitted with
     first_forward:int = 0      # index (in the decoder's forwards) of its prefill
     last_forward:int = 0       # index of the last forward it took part in
@@ -323,9 +323,9 @@ def _admit_jobs(self:ContinuousBatcher, jobs:list):
     live = [j for j in live if j.gen.num_beams == 1]
     if not live: return
     try:
-        t0 = time.perf_counter(); prompts = encode_jobs(self.engine, live); enc = time.perf_counter() - t0
+        t0 = time.perf_counter(); prompts = encode_jobs(self.engine, live); t1 = time.perf_counter()
         sets = [self._settings(j.gen) for j in live]
-        for r in self.dec.admit(prompts, sets, live): r.t0, r.encode_s = time.perf_counter(), enc; self._emit(r)
+        for r in self.dec.admit(prompts, sets, live): r.t0, r.encode_s = t1, t1 - t0; self._emit(r)   # generate_s counts the prefill, as generate's does
         self.sizes.append(len(live))
     except Exception as e:
         if len(live) > 1:
