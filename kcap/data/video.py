@@ -167,7 +167,7 @@ _THREADED_PIXELS = 640 * 360   # decode with 2 FFmpeg threads from this frame si
 class _PyAVReader:
     name = 'pyav'
     def __init__(self, path:Path, size:tuple[int, int]|None):
-        self.path, self.size = path, size
+        self.path, self.size, self.decoded = path, size, 0   # decoded: frames the decoder has produced (a seek skips the rest)
         self.c = self._open()
         s = self.c.streams.video[0]
         self.fps = float(s.average_rate or s.guessed_rate or 0)
@@ -190,22 +190,80 @@ class _PyAVReader:
 
 # %% ../../nbs/02_data.video.ipynb #c451a35a
 @patch
-def get(self:_PyAVReader, idx)->np.ndarray:
-    "Frames `idx` (display order) as (T, H, W, 3) RGB, decoded from the start; a frame that never comes is an error."
+def _index(self:_PyAVReader, pts:int)->int:
+    "The display index of a frame's (or packet's) timestamp."
     s = self.c.streams.video[0]
-    want, got, last = set(int(i) for i in idx), {}, -1
-    start, tb = s.start_time or 0, s.time_base
+    return round(float((pts - (s.start_time or 0)) * s.time_base) * self.fps)
+
+@patch
+def _rgb(self:_PyAVReader, fr)->np.ndarray:
+    "A decoded frame as (H, W, 3) uint8 RGB at the reader's size."
+    if self.size: fr = fr.reformat(width=self.size[1], height=self.size[0], interpolation='BICUBIC')
+    return fr.to_ndarray(format='rgb24')
+
+@patch
+def _from_start(self:_PyAVReader, want:set)->tuple[dict, int]:
+    "Decode forward from where the reader is (the start, for a fresh one) until every wanted frame came or was passed: ({index: frame}, the last index)."
+    got, last = {}, -1
+    for fr in self.c.decode(self.c.streams.video[0]):
+        self.decoded += 1
+        i = last = last + 1 if fr.pts is None else self._index(fr.pts)
+        if i in want and i not in got: got[i] = self._rgb(fr)
+        if len(got) == len(want) or i > max(want): break
+    return got, last
+
+# %% ../../nbs/02_data.video.ipynb #8f29c6c3
+_SEEK_SPARSE, _SEEK_MIN = 4, 64   # seek only in clips of 64+ frames with 4+ frames per requested one (shorter or denser: decode straight through)
+
+@patch
+def _keyframe_before(self:_PyAVReader, w:int)->tuple[int, int]|None:
+    "(index, pts) of the keyframe a backward seek from frame w lands on (one packet read, nothing decoded); None when it cannot be trusted."
+    s = self.c.streams.video[0]
+    self.c.seek((s.start_time or 0) + int(w / self.fps / s.time_base), stream=s, backward=True, any_frame=False)
+    p = next((p for p in self.c.demux(s) if p.size), None)
+    if p is None or p.pts is None or not p.is_keyframe or (k := self._index(p.pts)) > w: return None
+    return k, p.pts
+
+@patch
+def _seek_plan(self:_PyAVReader, want:list)->list|None:
+    "For each wanted index (ascending): (index, keyframe index, keyframe pts); None when seeking cannot be trusted or skips nothing."
+    if (last := self._keyframe_before(want[-1])) is None or last[0] == 0: return None   # one GOP from the start holds them all
+    plan = [(w, *kb) for w in want[:-1] if (kb := self._keyframe_before(w)) is not None]
+    return plan + [(want[-1], *last)] if len(plan) == len(want) - 1 else None
+
+@patch
+def _get_seeking(self:_PyAVReader, want:list)->dict|None:
+    "The wanted frames (ascending indices), seeking to a keyframe whenever that skips frames: {index: frame}; None to decode from the start instead."
+    if (plan := self._seek_plan(want)) is None: return None
+    s, wanted, got, pos, it, first = self.c.streams.video[0], set(want), {}, -1, None, 0
+    for w, k, kpts in plan:
+        if w in got: continue
+        if it is None or k > pos + 1:                                  # the keyframe lies past what was decoded: skip to it
+            self.c.seek(kpts, stream=s, backward=True, any_frame=False); it, first = self.c.decode(s), k
+        for fr in it:
+            self.decoded += 1
+            if fr.pts is None: return None
+            if (i := self._index(fr.pts)) < first: continue            # an open GOP's leading frames refer to the GOP before
+            if i > w and w not in got: return None                    # the seek missed the frame: decode from the start
+            pos = i
+            if i in wanted and i not in got: got[i] = self._rgb(fr)
+            if i >= w: break
+        else: return None                                             # the stream ended early (truncated)
+    return got
+
+# %% ../../nbs/02_data.video.ipynb #0d2b2b93
+@patch
+def get(self:_PyAVReader, idx)->np.ndarray:
+    "Frames `idx` (display order) as (T, H, W, 3) RGB: a sparse request seeks from keyframe to keyframe, else (or when seeking fails) decodes from the start; a frame that never comes is an error."
+    want, got, last = sorted(set(int(i) for i in idx)), None, -1
+    if self.n_frames >= max(_SEEK_MIN, _SEEK_SPARSE * len(want)):
+        try: got = self._get_seeking(want)
+        except av.FFmpegError: got = None
+        if got is None: self.c.close(); self.c = self._open()          # decode from the start after all
     try:
-        for fr in self.c.decode(s):
-            i = last + 1 if fr.pts is None else round(float((fr.pts - start) * tb) * self.fps)
-            last = i
-            if i in want and i not in got:
-                if self.size: fr = fr.reformat(width=self.size[1], height=self.size[0], interpolation='BICUBIC')
-                got[i] = fr.to_ndarray(format='rgb24')
-            if len(got) == len(want) or i > max(want): break
+        if got is None: got, last = self._from_start(set(want))
     except av.FFmpegError as e: raise _BackendError(_reason(e)) from None
-    missing = sorted(want - set(got))
-    if missing:
+    if missing := [i for i in want if i not in got]:
         raise _BackendError(f'the stream ended at frame {last} of {self.n_frames}; frames {missing[:5]} were never decoded (truncated or corrupt)')
     return np.stack([got[int(i)] for i in idx])
 
