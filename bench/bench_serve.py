@@ -84,6 +84,11 @@ async def _client(c:httpx.AsyncClient, clips:list[bytes], i:int, until:float, wi
             lat.append(t1 - t0); t = r.json()['timings']
             parts.append((t1 - t0, t['decode_s'], t['encode_s'] + t['generate_s']))
 
+def _summary(lat:list[float], seconds:float)->dict:
+    "Requests counted in the window, requests/s, p50 and p95 (s) of their latencies."
+    lat = sorted(lat)
+    return dict(n=len(lat), rps=len(lat) / seconds, p50=statistics.median(lat), p95=lat[max(0, round(0.95 * len(lat)) - 1)])
+
 def cpu_ticks()->tuple[int, int]|None:
     "(all, idle) CPU ticks of the machine since boot (Linux /proc/stat; None elsewhere)."
     try: v = [int(x) for x in Path('/proc/stat').read_text().split('\n')[0].split()[1:]]
@@ -101,9 +106,8 @@ async def measure(url:str, clips:list[bytes], conc:int, seconds:float, warmup:fl
     async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(300), limits=httpx.Limits(max_connections=conc)) as c:
         t0 = time.perf_counter(); window = (t0 + warmup, t0 + warmup + seconds); lat, parts, out = [], [], {}
         await asyncio.gather(_busy(warmup, seconds, out), *[_client(c, clips, i, window[1], window, lat, parts) for i in range(conc)])
-    lat.sort(); m = lambda i: 1000 * statistics.mean(p[i] for p in parts)
-    return dict(n=len(lat), rps=len(lat) / seconds, p50=statistics.median(lat), p95=lat[max(0, round(0.95 * len(lat)) - 1)], busy=out.get('busy'),
-                latency_ms=m(0), decode_ms=m(1), engine_ms=m(2), rest_ms=m(0) - m(1) - m(2))
+    m = lambda i: 1000 * statistics.mean(p[i] for p in parts)
+    return dict(_summary(lat, seconds), busy=out.get('busy'), latency_ms=m(0), decode_ms=m(1), engine_ms=m(2), rest_ms=m(0) - m(1) - m(2))
 
 def measure_runner(engine, jobs_from, conc:int, seconds:float, warmup:float, max_batch:int, think:float=0.)->dict:
     "The server's runner alone: a ContinuousBatcher fed by `conc` closed-loop threads with pre-decoded clips (no HTTP, no decoding); each thread waits `think` s between requests."
@@ -118,8 +122,8 @@ def measure_runner(engine, jobs_from, conc:int, seconds:float, warmup:float, max
     threads = [threading.Thread(target=client, args=(i,)) for i in range(conc)]
     for th in threads: th.start()
     for th in threads: th.join()
-    runner.close(); lat.sort()
-    return dict(n=len(lat), rps=len(lat) / seconds, p50=statistics.median(lat), p95=lat[max(0, round(0.95 * len(lat)) - 1)])
+    runner.close()
+    return _summary(lat, seconds)
 
 def runner_ceiling(model:Path, clip_paths:list[Path], seconds:float, warmup:float, thinks_ms:list[float], rounds:int=2)->dict:
     "Requests/s of the runner alone at concurrency 8, batching on (max_batch 8) and off (max_batch 1), for each think time, alternating `rounds` times: {think_ms: {'on', 'off'}}."

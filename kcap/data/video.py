@@ -170,7 +170,7 @@ class _PyAVReader:
         self.path, self.size, self.decoded = path, size, 0   # decoded: frames the decoder has produced (a seek skips the rest)
         self.c = self._open()
         s = self.c.streams.video[0]
-        self.fps = float(s.average_rate or s.guessed_rate or 0)
+        self.fps, self.t0, self.tb = float(s.average_rate or s.guessed_rate or 0), s.start_time or 0, s.time_base   # a frame's pts -> its index (_index)
         if self.fps <= 0: self.close(); raise _BackendError('unknown frame rate')
         self.n_frames = s.frames or self._count_frames()
     def _open(self):
@@ -192,8 +192,7 @@ class _PyAVReader:
 @patch
 def _index(self:_PyAVReader, pts:int)->int:
     "The display index of a frame's (or packet's) timestamp."
-    s = self.c.streams.video[0]
-    return round(float((pts - (s.start_time or 0)) * s.time_base) * self.fps)
+    return round(float((pts - self.t0) * self.tb) * self.fps)
 
 @patch
 def _rgb(self:_PyAVReader, fr)->np.ndarray:
@@ -204,12 +203,12 @@ def _rgb(self:_PyAVReader, fr)->np.ndarray:
 @patch
 def _from_start(self:_PyAVReader, want:set)->tuple[dict, int]:
     "Decode forward from where the reader is (the start, for a fresh one) until every wanted frame came or was passed: ({index: frame}, the last index)."
-    got, last = {}, -1
+    got, last, top = {}, -1, max(want)
     for fr in self.c.decode(self.c.streams.video[0]):
         self.decoded += 1
         i = last = last + 1 if fr.pts is None else self._index(fr.pts)
         if i in want and i not in got: got[i] = self._rgb(fr)
-        if len(got) == len(want) or i > max(want): break
+        if len(got) == len(want) or i > top: break
     return got, last
 
 # %% ../../nbs/02_data.video.ipynb #8f29c6c3
@@ -219,7 +218,7 @@ _SEEK_SPARSE, _SEEK_MIN = 4, 64   # seek only in clips of 64+ frames with 4+ fra
 def _keyframe_before(self:_PyAVReader, w:int)->tuple[int, int]|None:
     "(index, pts) of the keyframe a backward seek from frame w lands on (one packet read, nothing decoded); None when it cannot be trusted."
     s = self.c.streams.video[0]
-    self.c.seek((s.start_time or 0) + int(w / self.fps / s.time_base), stream=s, backward=True, any_frame=False)
+    self.c.seek(self.t0 + int(w / self.fps / self.tb), stream=s, backward=True, any_frame=False)
     p = next((p for p in self.c.demux(s) if p.size), None)
     if p is None or p.pts is None or not p.is_keyframe or (k := self._index(p.pts)) > w: return None
     return k, p.pts
@@ -228,8 +227,11 @@ def _keyframe_before(self:_PyAVReader, w:int)->tuple[int, int]|None:
 def _seek_plan(self:_PyAVReader, want:list)->list|None:
     "For each wanted index (ascending): (index, keyframe index, keyframe pts); None when seeking cannot be trusted or skips nothing."
     if (last := self._keyframe_before(want[-1])) is None or last[0] == 0: return None   # one GOP from the start holds them all
-    plan = [(w, *kb) for w in want[:-1] if (kb := self._keyframe_before(w)) is not None]
-    return plan + [(want[-1], *last)] if len(plan) == len(want) - 1 else None
+    plan = []
+    for w in want[:-1]:
+        if (kb := self._keyframe_before(w)) is None: return None
+        plan.append((w, *kb))
+    return plan + [(want[-1], *last)]
 
 @patch
 def _get_seeking(self:_PyAVReader, want:list)->dict|None:

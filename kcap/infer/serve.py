@@ -396,8 +396,9 @@ class Job:
 def encode_jobs(engine, jobs:list[Job])->dict:
     "engine.encode of a batch of jobs: from the pixels a decoding process made, else from the frames."
     if all(j.pixels is None for j in jobs): return engine.encode(videos=[j.frames for j in jobs])
-    if (a := engine.pixel_args()) is None and any(j.pixels is None for j in jobs): raise KcapError('a batch of frames and pixels for an engine that takes frames only')
-    return engine.encode(pixels=[j.pixels if j.pixels is not None else frames_to_pixels(j.frames, **a) for j in jobs])
+    if all(j.pixels is not None for j in jobs): return engine.encode(pixels=[j.pixels for j in jobs])
+    if (a := engine.pixel_args()) is None: raise KcapError('a batch of frames and pixels for an engine that takes frames only')
+    return engine.encode(pixels=[j.pixels if j.pixels is not None else frames_to_pixels(j.frames, **a) for j in jobs])   # a mixed batch
 
 def _generate(engine, jobs:list[Job], encode_lock=contextlib.nullcontext())->list[dict]:
     "One encode + generate call for jobs of the same settings; stops early (Cancelled) when every job is cancelled."
